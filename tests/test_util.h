@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Helpers shared by the test binaries: paths to ../shared/data and scratch directories.
+#pragma once
+
+#include <string>
+
+namespace rigpose::test {
+
+// ../shared/data beside the checkout (or $RIGPOSE_SHARED_DATA); "" when absent.
+std::string SharedDataDir();
+// SharedDataDir()/relative when it exists, else "" (use with GTEST_SKIP).
+std::string SharedDataPath(const std::string& relative);
+// A fresh, empty directory under the build tree, unique per test.
+std::string ScratchDir(const std::string& name);
+// Writes text to a file (test fixtures); aborts the test on failure.
+void WriteText(const std::string& path, const std::string& text);
+std::string ReadText(const std::string& path);
+// Names of the entries of a directory (for "nothing half-written" checks).
+int CountEntries(const std::string& dir);
+
+}  // namespace rigpose::test
+
+#define RIGPOSE_SKIP_IF_NO_DATA(path_var, relative)                                 \
+  const std::string path_var = ::rigpose::test::SharedDataPath(relative);          \
+  if (path_var.empty()) GTEST_SKIP() << "shared data not found: " << (relative)
