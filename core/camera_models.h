@@ -195,7 +195,7 @@ struct OpenCVFisheyeModel {
                                                                           t2 * params[7])))) -
                   theta_d;
       const T df = T(1) + t2 * (T(3) * params[4] +
-                                t2 * (T(5) * params[5] + t2 * (T(7) * params[6] +
+                                t2 * (T(4) * params[5] + t2 * (T(7) * params[6] +
                                                                T(9) * t2 * params[7])));
       const double residual = std::abs(ScalarPart(f));
       status.iterations = it;

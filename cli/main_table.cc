@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Builds the command table and maps errors to exit codes.
+#include <exception>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/cli.h"
+#include "core/error.h"
+
+namespace rigpose::cli {
+
+int Main(int argc, char** argv) {
+  CLI::App app{
+      "rigpose: calibrated multi-camera rigs to 3D human skeletons, and which frames to "
+      "annotate next"};
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  Action action;
+  RegisterVersion(app, action);
+  RegisterCalib(app, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);  // prints the message
+    return kExitUsageError;
+  }
+  try {
+    if (action) action();
+    return kExitOk;
+  } catch (const UsageError& e) {
+    std::cerr << "rigpose: usage error: " << e.what() << "\n";
+    return kExitUsageError;
+  } catch (const Error& e) {
+    std::cerr << "rigpose: error: " << e.what() << "\n";
+    return kExitRuntimeError;
+  } catch (const std::exception& e) {
+    std::cerr << "rigpose: internal error: " << e.what() << "\n";
+    return kExitRuntimeError;
+  }
+}
+
+}  // namespace rigpose::cli

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# The main job on the embedded sample (samples/demo_rig.yaml, synthetic): today the foundation
+# pipeline — inspect the rig, convert it through every writable format of the field
+# (anipose in mm, Pose2Sim, FreeMoCap, EasyMocap) and back, and check that nothing moved.
+# Grows with every stage (synthetic capture, triangulation, detection, reconstruction).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR="${1:-build}"
+RIGPOSE="$BUILD_DIR/cli/rigpose"
+OUT="$(mktemp -d "${TMPDIR:-/tmp}/rigpose-demo.XXXXXX")"
+trap 'rm -rf "$OUT"' EXIT
+
+"$RIGPOSE" version
+echo
+"$RIGPOSE" calib info samples/demo_rig.yaml
+echo
+"$RIGPOSE" calib convert samples/demo_rig.yaml "$OUT/anipose.toml" --to-format anipose --out-units mm
+"$RIGPOSE" calib convert "$OUT/anipose.toml" "$OUT/pose2sim.toml" --to-format pose2sim
+"$RIGPOSE" calib convert "$OUT/pose2sim.toml" "$OUT/freemocap.toml" --to-format freemocap
+mkdir -p "$OUT/easymocap"
+"$RIGPOSE" calib convert "$OUT/freemocap.toml" "$OUT/easymocap" --to-format easymocap
+"$RIGPOSE" calib convert "$OUT/easymocap" "$OUT/back.yaml"
+echo
+echo "round trip rigpose -> anipose(mm) -> Pose2Sim -> FreeMoCap -> EasyMocap -> rigpose:"
+"$RIGPOSE" calib compare samples/demo_rig.yaml "$OUT/back.yaml" --max-center-difference 1e-9
+echo "demo: OK"
