@@ -71,7 +71,8 @@ PoseErrorSummary ComputePaMpjpe(const Poses3D& estimate, const Poses3D& referenc
     // Eigen::umeyama returns a proper rotation (det +1): reflections are excluded.
     const Eigen::Matrix4d t = Eigen::umeyama(src, dst, /*with_scaling=*/true);
     for (size_t i = 0; i < joints.size(); ++i) {
-      const Eigen::Vector3d aligned = t.topLeftCorner<3, 3>() * src.col(i) + t.topRightCorner<3, 1>();
+      const Eigen::Vector3d aligned =
+          t.topLeftCorner<3, 3>() * src.col(i) + t.topRightCorner<3, 1>();
       per_joint[joints[i]].push_back((aligned - dst.col(i)).norm());
     }
   }

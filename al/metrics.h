@@ -9,8 +9,8 @@
 namespace rigpose {
 
 struct PoseErrorSummary {
-  int count = 0;               // joint-frames compared (both valid)
-  double mean_m = 0.0;         // MPJPE over compared joint-frames, metres
+  int count = 0;        // joint-frames compared (both valid)
+  double mean_m = 0.0;  // MPJPE over compared joint-frames, metres
   double median_m = 0.0;
   std::vector<double> per_joint_mean_m;  // per joint (NaN where never compared)
 };

@@ -104,14 +104,13 @@ RigComparison CompareRigs(const Rig& a, const Rig& b) {
     }
     out.max_center_difference_m =
         std::max(out.max_center_difference_m, (ca.CenterInWorld() - cb.CenterInWorld()).norm());
-    const double angle_rad =
-        ca.cam_from_world.rotation.angularDistance(cb.cam_from_world.rotation);
+    const double angle_rad = ca.cam_from_world.rotation.angularDistance(cb.cam_from_world.rotation);
     out.max_rotation_difference_deg =
         std::max(out.max_rotation_difference_deg, angle_rad * 180.0 / M_PI);
     for (size_t k = 0; k < ca.params.size(); ++k) {
       const double scale = std::max(std::abs(ca.params[k]), 1e-12);
-      out.max_param_relative_difference =
-          std::max(out.max_param_relative_difference, std::abs(ca.params[k] - cb.params[k]) / scale);
+      out.max_param_relative_difference = std::max(out.max_param_relative_difference,
+                                                   std::abs(ca.params[k] - cb.params[k]) / scale);
     }
   }
   for (size_t i = 0; i < b.cameras.size(); ++i) {

@@ -45,7 +45,7 @@ struct RigComparison {
   int matched = 0;
   std::vector<std::string> only_in_a;
   std::vector<std::string> only_in_b;
-  std::vector<std::string> model_mismatch;     // matched cameras whose model or size differ
+  std::vector<std::string> model_mismatch;  // matched cameras whose model or size differ
   double max_center_difference_m = 0.0;
   double max_rotation_difference_deg = 0.0;
   double max_param_relative_difference = 0.0;  // |a - b| / max(|a|, 1e-12), over all params

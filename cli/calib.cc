@@ -104,7 +104,8 @@ void RunCalibCompare(const CalibCompareOptions& options, std::ostream& out, std:
 }
 
 void RegisterCalib(CLI::App& app, Action& action) {
-  CLI::App* calib = app.add_subcommand("calib", "Calibration files: convert between formats, inspect");
+  CLI::App* calib =
+      app.add_subcommand("calib", "Calibration files: convert between formats, inspect");
   calib->require_subcommand(1);
 
   auto convert_options = std::make_shared<CalibConvertOptions>();
@@ -112,21 +113,28 @@ void RegisterCalib(CLI::App& app, Action& action) {
       "convert",
       "Convert a calibration (rigpose YAML, anipose/Pose2Sim/FreeMoCap/Caliscope TOML, Panoptic "
       "JSON, EasyMocap folder) to another format");
-  convert->add_option("IN", convert_options->input, "Input calibration (format detected)")->required();
-  convert->add_option("OUT", convert_options->output, "Output file (EasyMocap: a directory)")->required();
-  convert->add_option("--from-format", convert_options->from_format, "Input format (default: auto)");
-  convert->add_option("--to-format",
-                      convert_options->to_format,
-                      "anipose|pose2sim|freemocap|rigpose|easymocap (default: from OUT's extension)");
-  convert->add_option("--units", convert_options->units, "Unit of the input translations (m, cm, mm)");
-  convert->add_option("--out-units", convert_options->out_units, "Unit written to anipose TOML (default m)");
+  convert->add_option("IN", convert_options->input, "Input calibration (format detected)")
+      ->required();
+  convert->add_option("OUT", convert_options->output, "Output file (EasyMocap: a directory)")
+      ->required();
+  convert->add_option(
+      "--from-format", convert_options->from_format, "Input format (default: auto)");
+  convert->add_option(
+      "--to-format",
+      convert_options->to_format,
+      "anipose|pose2sim|freemocap|rigpose|easymocap (default: from OUT's extension)");
+  convert->add_option(
+      "--units", convert_options->units, "Unit of the input translations (m, cm, mm)");
+  convert->add_option(
+      "--out-units", convert_options->out_units, "Unit written to anipose TOML (default m)");
   convert->add_flag("--force", convert_options->force, "Write even if the format drops a value");
   convert->callback([&action, convert_options]() {
     action = [convert_options] { RunCalibConvert(*convert_options, std::cout, std::cerr); };
   });
 
   auto info_options = std::make_shared<CalibInfoOptions>();
-  CLI::App* info = calib->add_subcommand("info", "Per-camera summary: size, focal, centre, FOV, distortion");
+  CLI::App* info =
+      calib->add_subcommand("info", "Per-camera summary: size, focal, centre, FOV, distortion");
   info->add_option("RIG", info_options->rig, "Calibration file")->required();
   info->add_option("--format", info_options->format, "Input format (default: auto)");
   info->add_option("--units", info_options->units, "Unit of the input translations (m, cm, mm)");

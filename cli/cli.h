@@ -37,10 +37,10 @@ struct CalibConvertOptions {
   std::string input;
   std::string output;
   std::string from_format = "auto";  // see data/calib_io.h ParseCalibFormat
-  std::string to_format;             // empty: from OUT's extension (.yaml -> rigpose, .toml -> anipose)
-  std::string units;                 // declares the input's translation unit (anipose: board units)
-  std::string out_units = "m";       // translation unit written to anipose TOML
-  bool force = false;                // write even when the output format drops a value
+  std::string to_format;        // empty: from OUT's extension (.yaml -> rigpose, .toml -> anipose)
+  std::string units;            // declares the input's translation unit (anipose: board units)
+  std::string out_units = "m";  // translation unit written to anipose TOML
+  bool force = false;           // write even when the output format drops a value
 };
 void RunCalibConvert(const CalibConvertOptions& options, std::ostream& out, std::ostream& err);
 

@@ -17,8 +17,8 @@ namespace rigpose {
 struct Camera {
   std::string name;
   CameraModelId model_id = CameraModelId::kPinhole;
-  int width = 0;   // pixels
-  int height = 0;  // pixels
+  int width = 0;               // pixels
+  int height = 0;              // pixels
   std::vector<double> params;  // layout per model, see core/camera_models.h
   Rigid3d cam_from_world;      // translation in metres
 

@@ -31,7 +31,7 @@ enum class CameraModelId : int { kPinhole = 0, kOpenCV = 1, kOpenCVFisheye = 2 }
 struct UndistortStatus {
   bool converged = false;  // residual below tolerance and the distortion locally invertible
   int iterations = 0;
-  double residual = 0.0;   // |distort(solution) - input| in normalised units
+  double residual = 0.0;  // |distort(solution) - input| in normalised units
 };
 
 namespace camera_internal {
@@ -58,11 +58,8 @@ struct PinholeModel {
     *vd = v;
   }
   template <typename T>
-  RIGPOSE_HD static UndistortStatus Undistort(const T* /*params*/,
-                                              const T& ud,
-                                              const T& vd,
-                                              T* u,
-                                              T* v) {
+  RIGPOSE_HD static UndistortStatus Undistort(
+      const T* /*params*/, const T& ud, const T& vd, T* u, T* v) {
     *u = ud;
     *v = vd;
     return UndistortStatus{true, 0, 0.0};
@@ -92,11 +89,8 @@ struct OpenCVModel {
   // beyond the fold of the distortion (Jacobian determinant <= 0), where the model is not
   // invertible.
   template <typename T>
-  RIGPOSE_HD static UndistortStatus Undistort(const T* params,
-                                              const T& ud,
-                                              const T& vd,
-                                              T* u_out,
-                                              T* v_out) {
+  RIGPOSE_HD static UndistortStatus Undistort(
+      const T* params, const T& ud, const T& vd, T* u_out, T* v_out) {
     using camera_internal::ScalarPart;
     const T& k1 = params[4];
     const T& k2 = params[5];
@@ -117,8 +111,8 @@ struct OpenCVModel {
       const T j10 = T(2) * u * v * dradial + T(2) * p1 * u + T(2) * p2 * v;
       const T j11 = radial + T(2) * v * v * dradial + T(6) * p1 * v + T(2) * p2 * u;
       const T det = j00 * j11 - j01 * j10;
-      const double residual = std::sqrt(ScalarPart(fu) * ScalarPart(fu) +
-                                        ScalarPart(fv) * ScalarPart(fv));
+      const double residual =
+          std::sqrt(ScalarPart(fu) * ScalarPart(fu) + ScalarPart(fv) * ScalarPart(fv));
       status.iterations = it;
       status.residual = residual;
       if (!(ScalarPart(det) > 0.0) || !std::isfinite(residual)) {
@@ -170,11 +164,8 @@ struct OpenCVFisheyeModel {
   // Newton on theta * poly(theta^2) = theta_d. Not converged if the polynomial is not monotonic
   // at the solution or theta leaves [0, pi/2).
   template <typename T>
-  RIGPOSE_HD static UndistortStatus Undistort(const T* params,
-                                              const T& ud,
-                                              const T& vd,
-                                              T* u_out,
-                                              T* v_out) {
+  RIGPOSE_HD static UndistortStatus Undistort(
+      const T* params, const T& ud, const T& vd, T* u_out, T* v_out) {
     using camera_internal::ScalarPart;
     using std::sqrt;
     using std::tan;
@@ -191,12 +182,12 @@ struct OpenCVFisheyeModel {
     if (ScalarPart(theta) > 1.5) theta = T(1.5);
     for (int it = 0; it < camera_internal::kMaxUndistortIterations; ++it) {
       const T t2 = theta * theta;
-      const T f = theta * (T(1) + t2 * (params[4] + t2 * (params[5] + t2 * (params[6] +
-                                                                          t2 * params[7])))) -
-                  theta_d;
-      const T df = T(1) + t2 * (T(3) * params[4] +
-                                t2 * (T(4) * params[5] + t2 * (T(7) * params[6] +
-                                                               T(9) * t2 * params[7])));
+      const T f =
+          theta * (T(1) + t2 * (params[4] + t2 * (params[5] + t2 * (params[6] + t2 * params[7])))) -
+          theta_d;
+      const T df =
+          T(1) + t2 * (T(3) * params[4] +
+                       t2 * (T(5) * params[5] + t2 * (T(7) * params[6] + T(9) * t2 * params[7])));
       const double residual = std::abs(ScalarPart(f));
       status.iterations = it;
       status.residual = residual;
@@ -246,20 +237,20 @@ RIGPOSE_HD inline UndistortStatus ModelCamFromImg(const T* params,
 
 // ---- Dispatch on the runtime model id ------------------------------------------------------
 
-#define RIGPOSE_CAMERA_MODEL_SWITCH(model_id, CALL)      \
-  switch (model_id) {                                    \
-    case CameraModelId::kPinhole: {                      \
-      using Model = PinholeModel;                        \
-      CALL;                                              \
-    }                                                    \
-    case CameraModelId::kOpenCV: {                       \
-      using Model = OpenCVModel;                         \
-      CALL;                                              \
-    }                                                    \
-    case CameraModelId::kOpenCVFisheye: {                \
-      using Model = OpenCVFisheyeModel;                  \
-      CALL;                                              \
-    }                                                    \
+#define RIGPOSE_CAMERA_MODEL_SWITCH(model_id, CALL) \
+  switch (model_id) {                               \
+    case CameraModelId::kPinhole: {                 \
+      using Model = PinholeModel;                   \
+      CALL;                                         \
+    }                                               \
+    case CameraModelId::kOpenCV: {                  \
+      using Model = OpenCVModel;                    \
+      CALL;                                         \
+    }                                               \
+    case CameraModelId::kOpenCVFisheye: {           \
+      using Model = OpenCVFisheyeModel;             \
+      CALL;                                         \
+    }                                               \
   }
 
 template <typename T>
@@ -267,8 +258,7 @@ RIGPOSE_HD inline bool CameraModelImgFromCam(CameraModelId model_id,
                                              const T* params,
                                              const T* cam_point,
                                              T* img_point) {
-  RIGPOSE_CAMERA_MODEL_SWITCH(model_id,
-                              return ModelImgFromCam<Model>(params, cam_point, img_point))
+  RIGPOSE_CAMERA_MODEL_SWITCH(model_id, return ModelImgFromCam<Model>(params, cam_point, img_point))
   return false;
 }
 

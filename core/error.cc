@@ -16,7 +16,10 @@ std::string FormatLocation(const std::string& path,
   return out.str();
 }
 
-void ThrowIo(const std::string& path, int line, const std::string& key, const std::string& message) {
+void ThrowIo(const std::string& path,
+             int line,
+             const std::string& key,
+             const std::string& message) {
   throw IoError(FormatLocation(path, line, key, message));
 }
 

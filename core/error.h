@@ -59,12 +59,12 @@ namespace internal {
 
 // Contract check for programming errors: throws std::invalid_argument naming file:line,
 // the condition and a streamed message: RIGPOSE_CHECK(a == b, "a=" << a << " b=" << b).
-#define RIGPOSE_CHECK(condition, message)                                                    \
-  do {                                                                                       \
-    if (!(condition)) {                                                                      \
-      std::ostringstream rigpose_check_stream_;                                              \
-      rigpose_check_stream_ << message;                                                      \
-      ::rigpose::internal::ThrowCheckFailure(                                                \
-          __FILE__, __LINE__, #condition, rigpose_check_stream_.str());                      \
-    }                                                                                        \
+#define RIGPOSE_CHECK(condition, message)                               \
+  do {                                                                  \
+    if (!(condition)) {                                                 \
+      std::ostringstream rigpose_check_stream_;                         \
+      rigpose_check_stream_ << message;                                 \
+      ::rigpose::internal::ThrowCheckFailure(                           \
+          __FILE__, __LINE__, #condition, rigpose_check_stream_.str()); \
+    }                                                                   \
   } while (false)

@@ -2,7 +2,8 @@
 // Dense keypoint arrays shared by every stage (CPU, CUDA, .npy and Python see the same bytes).
 //
 // Keypoints2D: float32, row-major [frames][cameras][joints][3] = (x px, y px, score).
-//   score == 0 means missing; a missing entry has x = y = 0. Pixel convention: core/camera_models.h.
+//   score == 0 means missing; a missing entry has x = y = 0. Pixel convention:
+//   core/camera_models.h.
 // Poses3D:     float64, row-major [frames][joints][4] = (x, y, z metres in world, valid 0/1).
 #pragma once
 
@@ -69,9 +70,9 @@ class Poses3D {
   void Set(int frame, int joint, const Eigen::Vector3d& point3D_in_world);
   void SetInvalid(int frame, int joint);
 
-  std::string skeleton;            // registry key; empty when unknown
+  std::string skeleton;                  // registry key; empty when unknown
   std::vector<std::string> joint_names;  // optional explicit names (TRC markers)
-  double frame_rate_hz = 0.0;      // 0 when unknown
+  double frame_rate_hz = 0.0;            // 0 when unknown
 
  private:
   int num_frames_ = 0;

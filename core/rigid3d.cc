@@ -66,8 +66,8 @@ std::string RotationMatrixProblem(const Eigen::Matrix3d& r, double tolerance) {
   const double deviation = (r.transpose() * r - Eigen::Matrix3d::Identity()).cwiseAbs().maxCoeff();
   if (deviation > tolerance) {
     std::ostringstream out;
-    out << "rotation matrix is not orthonormal (max |R^T R - I| = " << deviation
-        << " > " << tolerance << ")";
+    out << "rotation matrix is not orthonormal (max |R^T R - I| = " << deviation << " > "
+        << tolerance << ")";
     return out.str();
   }
   if (r.determinant() < 0.0) return "rotation matrix is a reflection (det = -1)";

@@ -13,7 +13,8 @@ namespace {
 std::string Lower(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
-    if (c != '-' && c != '_' && c != ' ' && c != '.') out.push_back(static_cast<char>(std::tolower(c)));
+    if (c != '-' && c != '_' && c != ' ' && c != '.')
+      out.push_back(static_cast<char>(std::tolower(c)));
   }
   return out;
 }
@@ -36,11 +37,23 @@ Skeleton Make(const std::string& name,
   return s;
 }
 
-const std::vector<std::string> kCoco17Joints = {
-    "nose",       "left_eye",       "right_eye",  "left_ear",    "right_ear",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
-    "right_wrist", "left_hip",       "right_hip",  "left_knee",   "right_knee",
-    "left_ankle", "right_ankle"};
+const std::vector<std::string> kCoco17Joints = {"nose",
+                                                "left_eye",
+                                                "right_eye",
+                                                "left_ear",
+                                                "right_ear",
+                                                "left_shoulder",
+                                                "right_shoulder",
+                                                "left_elbow",
+                                                "right_elbow",
+                                                "left_wrist",
+                                                "right_wrist",
+                                                "left_hip",
+                                                "right_hip",
+                                                "left_knee",
+                                                "right_knee",
+                                                "left_ankle",
+                                                "right_ankle"};
 
 const std::vector<std::pair<std::string, std::string>> kCocoLimbs = {
     {"left_ankle", "left_knee"},
@@ -79,10 +92,11 @@ const std::vector<std::pair<std::string, std::string>> kFeet = {
 std::vector<Skeleton> BuildRegistry() {
   std::vector<Skeleton> r;
   // COCO-17 (COCO keypoints 2017 order).
-  r.push_back(Make("coco17",
-                   "COCO-17",
-                   kCoco17Joints,
-                   Concat(kCocoLimbs, {{"left_ear", "left_shoulder"}, {"right_ear", "right_shoulder"}})));
+  r.push_back(
+      Make("coco17",
+           "COCO-17",
+           kCoco17Joints,
+           Concat(kCocoLimbs, {{"left_ear", "left_shoulder"}, {"right_ear", "right_shoulder"}})));
 
   // HALPE-26 (AlphaPose): COCO-17 + head top, neck, mid hip, toes and heels.
   std::vector<std::string> halpe = kCoco17Joints;
@@ -109,34 +123,33 @@ std::vector<Skeleton> BuildRegistry() {
                            {"mid_hip", "right_hip"}})));
 
   // OpenPose BODY_25.
-  r.push_back(Make("body25",
-                   "BODY_25",
-                   {"nose",          "neck",          "right_shoulder", "right_elbow",
-                    "right_wrist",   "left_shoulder", "left_elbow",     "left_wrist",
-                    "mid_hip",       "right_hip",     "right_knee",     "right_ankle",
-                    "left_hip",      "left_knee",     "left_ankle",     "right_eye",
-                    "left_eye",      "right_ear",     "left_ear",       "left_big_toe",
-                    "left_small_toe", "left_heel",    "right_big_toe",  "right_small_toe",
-                    "right_heel"},
-                   Concat({{"neck", "mid_hip"},
-                           {"neck", "right_shoulder"},
-                           {"neck", "left_shoulder"},
-                           {"right_shoulder", "right_elbow"},
-                           {"right_elbow", "right_wrist"},
-                           {"left_shoulder", "left_elbow"},
-                           {"left_elbow", "left_wrist"},
-                           {"mid_hip", "right_hip"},
-                           {"right_hip", "right_knee"},
-                           {"right_knee", "right_ankle"},
-                           {"mid_hip", "left_hip"},
-                           {"left_hip", "left_knee"},
-                           {"left_knee", "left_ankle"},
-                           {"neck", "nose"},
-                           {"nose", "right_eye"},
-                           {"right_eye", "right_ear"},
-                           {"nose", "left_eye"},
-                           {"left_eye", "left_ear"}},
-                          kFeet)));
+  r.push_back(
+      Make("body25",
+           "BODY_25",
+           {"nose",           "neck",        "right_shoulder", "right_elbow",     "right_wrist",
+            "left_shoulder",  "left_elbow",  "left_wrist",     "mid_hip",         "right_hip",
+            "right_knee",     "right_ankle", "left_hip",       "left_knee",       "left_ankle",
+            "right_eye",      "left_eye",    "right_ear",      "left_ear",        "left_big_toe",
+            "left_small_toe", "left_heel",   "right_big_toe",  "right_small_toe", "right_heel"},
+           Concat({{"neck", "mid_hip"},
+                   {"neck", "right_shoulder"},
+                   {"neck", "left_shoulder"},
+                   {"right_shoulder", "right_elbow"},
+                   {"right_elbow", "right_wrist"},
+                   {"left_shoulder", "left_elbow"},
+                   {"left_elbow", "left_wrist"},
+                   {"mid_hip", "right_hip"},
+                   {"right_hip", "right_knee"},
+                   {"right_knee", "right_ankle"},
+                   {"mid_hip", "left_hip"},
+                   {"left_hip", "left_knee"},
+                   {"left_knee", "left_ankle"},
+                   {"neck", "nose"},
+                   {"nose", "right_eye"},
+                   {"right_eye", "right_ear"},
+                   {"nose", "left_eye"},
+                   {"left_eye", "left_ear"}},
+                  kFeet)));
 
   // OpenPose BODY_25B (first 17 = COCO-17 order).
   std::vector<std::string> body25b = kCoco17Joints;
@@ -285,7 +298,8 @@ const Skeleton* FindSkeleton(const std::string& name) {
   if (key == "coco" || key == "coco2017") return FindSkeleton("coco17");
   if (key == "halpe") return FindSkeleton("halpe26");
   if (key == "h36m" || key == "human36m" || key == "human3.6m") return FindSkeleton("h36m17");
-  if (key == "panoptic" || key == "cmupanoptic19" || key == "coco19") return FindSkeleton("panoptic19");
+  if (key == "panoptic" || key == "cmupanoptic19" || key == "coco19")
+    return FindSkeleton("panoptic19");
   return nullptr;
 }
 

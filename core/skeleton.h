@@ -15,10 +15,10 @@
 namespace rigpose {
 
 struct Skeleton {
-  std::string name;                       // registry key, e.g. "coco17"
-  std::string display_name;               // e.g. "COCO-17"
-  std::vector<std::string> joint_names;   // canonical names, index = joint id
-  std::vector<std::pair<int, int>> bones; // 0-based joint index pairs
+  std::string name;                        // registry key, e.g. "coco17"
+  std::string display_name;                // e.g. "COCO-17"
+  std::vector<std::string> joint_names;    // canonical names, index = joint id
+  std::vector<std::pair<int, int>> bones;  // 0-based joint index pairs
 
   int NumJoints() const { return static_cast<int>(joint_names.size()); }
   std::optional<int> JointIndex(const std::string& joint_name) const;

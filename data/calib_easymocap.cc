@@ -4,8 +4,8 @@
 // standard YAML parsers reject: read and written with cv::FileStorage only.
 // EasyMocap stores no image size: W_<cam>/H_<cam> are read when present (rigpose writes them),
 // otherwise the size is guessed from the principal point (2 cx + 1) with a warning.
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <functional>
 
@@ -31,7 +31,8 @@ EasyMocapPaths Locate(const std::string& path) {
   const fs::path dir = fs::is_directory(p, ec) ? p : p.parent_path();
   EasyMocapPaths out{(dir / "intri.yml").string(), (dir / "extri.yml").string()};
   for (const std::string& f : {out.intri, out.extri}) {
-    if (!fs::exists(f, ec)) throw IoError(f + ": missing (EasyMocap needs intri.yml and extri.yml side by side)");
+    if (!fs::exists(f, ec))
+      throw IoError(f + ": missing (EasyMocap needs intri.yml and extri.yml side by side)");
   }
   return out;
 }
@@ -95,7 +96,8 @@ cv::Mat ReadMat(const cv::FileStorage& storage,
 }
 
 std::string WriteStorageToString(const std::function<void(cv::FileStorage&)>& fill) {
-  cv::FileStorage storage(".yml", cv::FileStorage::WRITE | cv::FileStorage::MEMORY | cv::FileStorage::FORMAT_YAML);
+  cv::FileStorage storage(
+      ".yml", cv::FileStorage::WRITE | cv::FileStorage::MEMORY | cv::FileStorage::FORMAT_YAML);
   fill(storage);
   return storage.releaseAndGetString();
 }
@@ -146,7 +148,8 @@ Rig ReadEasyMocap(const std::string& path, std::vector<std::string>* warnings) {
       CheckRotationMatrix(r, paths.extri, 0, "Rot_" + name);
     } else {
       const cv::Mat rvec = ReadMat(extri, "R_" + name, paths.extri, 3, 1);
-      r = QuaternionFromRodrigues(Eigen::Vector3d(rvec.at<double>(0), rvec.at<double>(1), rvec.at<double>(2)))
+      r = QuaternionFromRodrigues(
+              Eigen::Vector3d(rvec.at<double>(0), rvec.at<double>(1), rvec.at<double>(2)))
               .toRotationMatrix();
     }
     const cv::Mat t = ReadMat(extri, "T_" + name, paths.extri, 3, 1);
@@ -164,7 +167,9 @@ void WriteEasyMocap(const Rig& rig,
                     std::vector<std::string>* warnings) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    throw IoError(dir + ": EasyMocap output must be an existing directory (receives intri.yml and extri.yml)");
+    throw IoError(
+        dir +
+        ": EasyMocap output must be an existing directory (receives intri.yml and extri.yml)");
   }
   for (const Camera& camera : rig.cameras) {
     if (camera.model_id == CameraModelId::kOpenCVFisheye) {

@@ -35,7 +35,8 @@ void CheckCalibrationMatrix(const Eigen::Matrix3d& k,
   }
   if (k(1, 0) != 0.0) ThrowIo(path, line, key, "calibration matrix K[1][0] must be 0");
   if (std::abs(k(0, 1)) > 1e-9 * std::abs(k(0, 0))) {
-    ThrowIo(path, line, key, "calibration matrix has skew K[0][1] != 0, which rigpose does not model");
+    ThrowIo(
+        path, line, key, "calibration matrix has skew K[0][1] != 0, which rigpose does not model");
   }
   if (!(k(0, 0) > 0.0) || !(k(1, 1) > 0.0)) {
     std::ostringstream msg;
@@ -92,7 +93,8 @@ Camera CameraFromOpenCV(const std::string& name,
   Camera camera;
   camera.name = name;
   for (double d : distortion) {
-    if (!std::isfinite(d)) ThrowIo(path, line, "distortions", "camera '" + name + "': non-finite coefficient");
+    if (!std::isfinite(d))
+      ThrowIo(path, line, "distortions", "camera '" + name + "': non-finite coefficient");
   }
   std::vector<double> params = {k(0, 0), k(1, 1), k(0, 2), k(1, 2)};
   if (fisheye) {
@@ -282,7 +284,8 @@ void WriteRig(const Rig& rig,
               const std::string& path,
               const CalibWriteOptions& options,
               std::vector<std::string>* warnings) {
-  if (rig.cameras.empty()) throw InputError("refusing to write " + path + ": the rig has no cameras");
+  if (rig.cameras.empty())
+    throw InputError("refusing to write " + path + ": the rig has no cameras");
   const std::vector<std::string> problems = rig.Problems();
   if (!problems.empty()) throw InputError("refusing to write " + path + ": " + problems.front());
   switch (options.format) {

@@ -42,7 +42,10 @@ double Number(const json& j, const std::string& path, const std::string& key) {
   return v;
 }
 
-const json& Field(const json& object, const std::string& key, const std::string& path, const std::string& where) {
+const json& Field(const json& object,
+                  const std::string& key,
+                  const std::string& path,
+                  const std::string& where) {
   if (!object.is_object()) ThrowIo(path, 0, where, "expected an object");
   auto it = object.find(key);
   if (it == object.end()) ThrowIo(path, 0, where + "." + key, "missing required key");
@@ -83,8 +86,9 @@ Rig ReadPanopticCalibration(const std::string& path, const CalibReadOptions& opt
   Rig rig;
   rig.source_unit = LengthUnit::kCentimetre;
   const double scale = MetresPerUnit(LengthUnit::kCentimetre);
-  const Eigen::Matrix3d panoptic_from_world =
-      options.panoptic_z_up ? Eigen::Matrix3d(ZUpFromPanoptic().transpose()) : Eigen::Matrix3d::Identity();
+  const Eigen::Matrix3d panoptic_from_world = options.panoptic_z_up
+                                                  ? Eigen::Matrix3d(ZUpFromPanoptic().transpose())
+                                                  : Eigen::Matrix3d::Identity();
   for (size_t i = 0; i < cameras.size(); ++i) {
     const json& c = cameras[i];
     const std::string where = "cameras[" + std::to_string(i) + "]";
@@ -102,7 +106,8 @@ Rig ReadPanopticCalibration(const std::string& path, const CalibReadOptions& opt
     CheckCalibrationMatrix(k, path, 0, cw + ".K");
     const std::vector<double> dist = Flat(Field(c, "distCoef", path, cw), path, cw + ".distCoef");
     Camera camera = CameraFromOpenCV(name, k, dist, false, path, 0);
-    const std::vector<double> res = Flat(Field(c, "resolution", path, cw), path, cw + ".resolution");
+    const std::vector<double> res =
+        Flat(Field(c, "resolution", path, cw), path, cw + ".resolution");
     if (res.size() != 2) ThrowIo(path, 0, cw + ".resolution", "expected [width, height]");
     camera.width = CheckImageSize(res[0], path, 0, cw + ".resolution");
     camera.height = CheckImageSize(res[1], path, 0, cw + ".resolution");
@@ -125,13 +130,19 @@ std::vector<Poses3D> ReadPanopticBodies(const std::string& path, bool z_up) {
   const json root = ParseJson(path);
   const json& bodies = Field(root, "bodies", path, "");
   if (!bodies.is_array()) ThrowIo(path, 0, "bodies", "expected a list");
-  const Eigen::Matrix3d world_from_panoptic = z_up ? ZUpFromPanoptic() : Eigen::Matrix3d::Identity();
+  const Eigen::Matrix3d world_from_panoptic =
+      z_up ? ZUpFromPanoptic() : Eigen::Matrix3d::Identity();
   std::vector<Poses3D> out;
   for (size_t b = 0; b < bodies.size(); ++b) {
     const std::string where = "bodies[" + std::to_string(b) + "].joints19";
-    const std::vector<double> v = Flat(Field(bodies[b], "joints19", path, "bodies[" + std::to_string(b) + "]"), path, where);
+    const std::vector<double> v =
+        Flat(Field(bodies[b], "joints19", path, "bodies[" + std::to_string(b) + "]"), path, where);
     if (v.size() != 19 * 4) {
-      ThrowIo(path, 0, where, "expected 76 numbers (19 joints x (x, y, z, confidence)), got " + std::to_string(v.size()));
+      ThrowIo(path,
+              0,
+              where,
+              "expected 76 numbers (19 joints x (x, y, z, confidence)), got " +
+                  std::to_string(v.size()));
     }
     Poses3D poses(1, 19);
     poses.skeleton = "panoptic19";

@@ -68,11 +68,11 @@ std::vector<double> NumberList(const toml::node& node,
   const toml::array* array = node.as_array();
   if (array == nullptr) ThrowIo(path, Line(node), key, "expected a list of numbers");
   if (expected >= 0 && static_cast<int>(array->size()) != expected) {
-    ThrowIo(path,
-            Line(node),
-            key,
-            "expected " + std::to_string(expected) + " numbers, got " +
-                std::to_string(array->size()));
+    ThrowIo(
+        path,
+        Line(node),
+        key,
+        "expected " + std::to_string(expected) + " numbers, got " + std::to_string(array->size()));
   }
   std::vector<double> out;
   for (const toml::node& v : *array) out.push_back(NumberOf(v, path, key));
@@ -93,7 +93,9 @@ Eigen::Matrix3d Matrix3(const toml::node& node, const std::string& path, const s
 }
 
 // Rotation given as Rodrigues vector (3 numbers) or 3x3 matrix.
-Eigen::Quaterniond RotationOf(const toml::node& node, const std::string& path, const std::string& key) {
+Eigen::Quaterniond RotationOf(const toml::node& node,
+                              const std::string& path,
+                              const std::string& key) {
   const toml::array* array = node.as_array();
   if (array != nullptr && array->size() == 3 && (*array)[0].is_array()) {
     const Eigen::Matrix3d r = Matrix3(node, path, key);
@@ -109,7 +111,8 @@ bool NaturalLess(const std::string& a, const std::string& b) {
   size_t i = 0;
   size_t j = 0;
   while (i < a.size() && j < b.size()) {
-    if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
+    if (std::isdigit(static_cast<unsigned char>(a[i])) &&
+        std::isdigit(static_cast<unsigned char>(b[j]))) {
       size_t i2 = i;
       size_t j2 = j;
       while (i2 < a.size() && std::isdigit(static_cast<unsigned char>(a[i2]))) ++i2;
@@ -159,11 +162,13 @@ Camera ReadAniposeCamera(const toml::table& table,
     }
   }
   const std::string where = key;
-  const std::vector<double> size = NumberList(Require(table, "size", path, where, line), path, where + ".size", 2);
-  const Eigen::Matrix3d k = Matrix3(Require(table, "matrix", path, where, line), path, where + ".matrix");
+  const std::vector<double> size =
+      NumberList(Require(table, "size", path, where, line), path, where + ".size", 2);
+  const Eigen::Matrix3d k =
+      Matrix3(Require(table, "matrix", path, where, line), path, where + ".matrix");
   CheckCalibrationMatrix(k, path, Line(*table.get("matrix")), where + ".matrix");
-  const std::vector<double> distortion =
-      NumberList(Require(table, "distortions", path, where, line), path, where + ".distortions", -1);
+  const std::vector<double> distortion = NumberList(
+      Require(table, "distortions", path, where, line), path, where + ".distortions", -1);
   bool fisheye = false;
   if (const toml::node* f = table.get("fisheye")) {
     const auto b = f->value<bool>();
@@ -193,7 +198,8 @@ Rig ReadCaliscope(const toml::table& root,
   std::vector<std::pair<std::string, const toml::table*>> entries;
   for (auto&& [key, node] : *cameras) {
     const toml::table* t = node.as_table();
-    if (t == nullptr) ThrowIo(path, Line(node), "cameras." + std::string(key.str()), "expected a table");
+    if (t == nullptr)
+      ThrowIo(path, Line(node), "cameras." + std::string(key.str()), "expected a table");
     entries.emplace_back(std::string(key.str()), t);
   }
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
@@ -206,23 +212,29 @@ Rig ReadCaliscope(const toml::table& root,
     const int line = Line(*table);
     if (const toml::node* ignore = table->get("ignore")) {
       if (ignore->value<bool>().value_or(false)) {
-        if (warnings) warnings->push_back(path + ": camera " + key + " is marked ignore = true: skipped");
+        if (warnings)
+          warnings->push_back(path + ": camera " + key + " is marked ignore = true: skipped");
         continue;
       }
     }
     if (table->get("rotation") == nullptr || table->get("translation") == nullptr) {
-      ThrowIo(path, line, where, "camera has no extrinsics (rotation/translation): calibrate it first");
+      ThrowIo(
+          path, line, where, "camera has no extrinsics (rotation/translation): calibrate it first");
     }
-    const std::vector<double> size = NumberList(Require(*table, "size", path, where, line), path, where + ".size", 2);
-    const Eigen::Matrix3d k = Matrix3(Require(*table, "matrix", path, where, line), path, where + ".matrix");
+    const std::vector<double> size =
+        NumberList(Require(*table, "size", path, where, line), path, where + ".size", 2);
+    const Eigen::Matrix3d k =
+        Matrix3(Require(*table, "matrix", path, where, line), path, where + ".matrix");
     CheckCalibrationMatrix(k, path, Line(*table->get("matrix")), where + ".matrix");
-    const std::vector<double> distortion =
-        NumberList(Require(*table, "distortions", path, where, line), path, where + ".distortions", -1);
+    const std::vector<double> distortion = NumberList(
+        Require(*table, "distortions", path, where, line), path, where + ".distortions", -1);
     Camera camera = CameraFromOpenCV("cam_" + key, k, distortion, false, path, line);
     camera.width = CheckImageSize(size[0], path, line, where + ".size");
     camera.height = CheckImageSize(size[1], path, line, where + ".size");
-    const Eigen::Quaterniond rotation = RotationOf(*table->get("rotation"), path, where + ".rotation");
-    const std::vector<double> t = NumberList(*table->get("translation"), path, where + ".translation", 3);
+    const Eigen::Quaterniond rotation =
+        RotationOf(*table->get("rotation"), path, where + ".rotation");
+    const std::vector<double> t =
+        NumberList(*table->get("translation"), path, where + ".translation", 3);
     camera.cam_from_world = Rigid3d(rotation, Eigen::Vector3d(t[0], t[1], t[2]));
     CheckCamera(camera, path, line);
     rig.cameras.push_back(camera);
@@ -247,7 +259,9 @@ CalibFormat DetectTomlFlavour(const std::string& path) {
     if (auto f = (*metadata)["rigpose_format"].value<std::string>()) {
       if (auto parsed = ParseCalibFormat(*f)) return *parsed;
     }
-    for (const char* key : {"charuco_square_size", "charuco_board_object", "path_to_recorded_videos",
+    for (const char* key : {"charuco_square_size",
+                            "charuco_board_object",
+                            "path_to_recorded_videos",
                             "date_time_calibrated"}) {
       if (metadata->contains(key)) return CalibFormat::kFreeMocap;
     }
@@ -318,7 +332,8 @@ void WriteTomlFamily(const Rig& rig,
     const std::vector<double> distortion =
         OpenCVDistortion(camera, num_coeffs, options.force, path, format, warnings);
     std::string index = std::to_string(i);
-    if (static_cast<int>(index.size()) < width) index = std::string(width - index.size(), '0') + index;
+    if (static_cast<int>(index.size()) < width)
+      index = std::string(width - index.size(), '0') + index;
     const Eigen::Vector3d r = camera.cam_from_world.RodriguesVector();
     const Eigen::Vector3d t = camera.cam_from_world.translation * scale;
     out << "[cam_" << index << "]\n"

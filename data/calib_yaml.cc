@@ -58,10 +58,11 @@ std::vector<double> AsDoubles(const YAML::Node& node,
                               size_t expected) {
   if (!node.IsSequence()) ThrowIo(path, Line(node), key, "expected a list of numbers");
   if (expected > 0 && node.size() != expected) {
-    ThrowIo(path,
-            Line(node),
-            key,
-            "expected " + std::to_string(expected) + " numbers, got " + std::to_string(node.size()));
+    ThrowIo(
+        path,
+        Line(node),
+        key,
+        "expected " + std::to_string(expected) + " numbers, got " + std::to_string(node.size()));
   }
   std::vector<double> out;
   for (const auto& v : node) {
@@ -91,10 +92,11 @@ Rig ReadRigYaml(const std::string& path) {
   CheckKeys(root, {"rigpose_rig_version", "cameras"}, {"source"}, path, "");
   const double version = AsDouble(root["rigpose_rig_version"], path, "rigpose_rig_version");
   if (version != kRigYamlVersion) {
-    ThrowIo(path,
-            Line(root["rigpose_rig_version"]),
-            "rigpose_rig_version",
-            "unsupported version " + root["rigpose_rig_version"].Scalar() + " (this build reads 1)");
+    ThrowIo(
+        path,
+        Line(root["rigpose_rig_version"]),
+        "rigpose_rig_version",
+        "unsupported version " + root["rigpose_rig_version"].Scalar() + " (this build reads 1)");
   }
   Rig rig;
   if (const YAML::Node source = root["source"]) {
@@ -102,7 +104,8 @@ Rig ReadRigYaml(const std::string& path) {
     if (source["unit"]) {
       const std::string unit = AsString(source["unit"], path, "source.unit");
       const auto parsed = ParseLengthUnit(unit);
-      if (!parsed) ThrowIo(path, Line(source["unit"]), "source.unit", "unknown unit '" + unit + "'");
+      if (!parsed)
+        ThrowIo(path, Line(source["unit"]), "source.unit", "unknown unit '" + unit + "'");
       rig.source_unit = *parsed;
     }
   }
@@ -132,8 +135,10 @@ Rig ReadRigYaml(const std::string& path) {
                                    path,
                                    Line(c["height"]),
                                    cam_where + ".height");
-    camera.params = AsDoubles(
-        c["params"], path, cam_where + ".params", static_cast<size_t>(CameraModelNumParams(*model_id)));
+    camera.params = AsDoubles(c["params"],
+                              path,
+                              cam_where + ".params",
+                              static_cast<size_t>(CameraModelNumParams(*model_id)));
     const YAML::Node pose = c["cam_from_world"];
     CheckKeys(pose, {"rotation_wxyz", "translation_m"}, {}, path, cam_where + ".cam_from_world");
     const std::vector<double> q =
@@ -145,7 +150,10 @@ Rig ReadRigYaml(const std::string& path) {
     if (std::abs(norm - 1.0) > 1e-6) {
       std::ostringstream msg;
       msg << "quaternion is not unit length (|q| = " << norm << ")";
-      ThrowIo(path, Line(pose["rotation_wxyz"]), cam_where + ".cam_from_world.rotation_wxyz", msg.str());
+      ThrowIo(path,
+              Line(pose["rotation_wxyz"]),
+              cam_where + ".cam_from_world.rotation_wxyz",
+              msg.str());
     }
     camera.cam_from_world = Rigid3d(quat, Eigen::Vector3d(t[0], t[1], t[2]));
     CheckCamera(camera, path, Line(c));
@@ -173,11 +181,13 @@ void WriteRigYaml(const Rig& rig, const std::string& path) {
         << "    model: " << CameraModelName(camera.model_id) << "\n"
         << "    width: " << camera.width << "\n"
         << "    height: " << camera.height << "\n"
-        << "    # " << [&] {
-             std::string s;
-             for (const auto& n : CameraModelParamNames(camera.model_id)) s += n + " ";
-             return s;
-           }() << "\n"
+        << "    # " <<
+        [&] {
+          std::string s;
+          for (const auto& n : CameraModelParamNames(camera.model_id)) s += n + " ";
+          return s;
+        }()
+        << "\n"
         << "    params: " << FormatDoubleList(camera.params) << "\n"
         << "    # centre in world (m): " << FormatDoubleList({center.x(), center.y(), center.z()})
         << "\n"

@@ -30,7 +30,8 @@ std::string SharedDataPath(const std::string& relative) {
 std::string ScratchDir(const std::string& name) {
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string unique = name;
-  if (info != nullptr) unique = std::string(info->test_suite_name()) + "." + info->name() + "." + name;
+  if (info != nullptr)
+    unique = std::string(info->test_suite_name()) + "." + info->name() + "." + name;
   const fs::path dir = fs::path(RIGPOSE_BINARY_DIR) / "test_scratch" / unique;
   fs::remove_all(dir);
   fs::create_directories(dir);

@@ -20,6 +20,6 @@ int CountEntries(const std::string& dir);
 
 }  // namespace rigpose::test
 
-#define RIGPOSE_SKIP_IF_NO_DATA(path_var, relative)                                 \
-  const std::string path_var = ::rigpose::test::SharedDataPath(relative);          \
+#define RIGPOSE_SKIP_IF_NO_DATA(path_var, relative)                       \
+  const std::string path_var = ::rigpose::test::SharedDataPath(relative); \
   if (path_var.empty()) GTEST_SKIP() << "shared data not found: " << (relative)

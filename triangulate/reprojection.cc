@@ -13,12 +13,12 @@ std::vector<CameraReprojectionStats> ComputeReprojectionStats(const Rig& rig,
                                                               const Keypoints2D& keypoints,
                                                               const std::vector<int>& joint_map,
                                                               const ReprojectionOptions& options) {
-  RIGPOSE_CHECK(keypoints.num_cameras() == rig.NumCameras(),
-                "keypoints have " << keypoints.num_cameras() << " cameras, rig has "
-                                  << rig.NumCameras());
-  RIGPOSE_CHECK(keypoints.num_frames() == poses.num_frames(),
-                "keypoints have " << keypoints.num_frames() << " frames, poses have "
-                                  << poses.num_frames());
+  RIGPOSE_CHECK(
+      keypoints.num_cameras() == rig.NumCameras(),
+      "keypoints have " << keypoints.num_cameras() << " cameras, rig has " << rig.NumCameras());
+  RIGPOSE_CHECK(
+      keypoints.num_frames() == poses.num_frames(),
+      "keypoints have " << keypoints.num_frames() << " frames, poses have " << poses.num_frames());
   RIGPOSE_CHECK(static_cast<int>(joint_map.size()) == poses.num_joints(),
                 "joint_map has " << joint_map.size() << " entries, poses have "
                                  << poses.num_joints() << " joints");

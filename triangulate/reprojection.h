@@ -17,8 +17,8 @@ struct ReprojectionOptions {
 
 struct CameraReprojectionStats {
   std::string camera;
-  int count = 0;            // (frame, joint) pairs compared
-  int behind_camera = 0;    // valid 3D points that do not project (z <= 0)
+  int count = 0;          // (frame, joint) pairs compared
+  int behind_camera = 0;  // valid 3D points that do not project (z <= 0)
   double median_px = 0.0;
   double mean_px = 0.0;
   double rms_px = 0.0;
@@ -29,10 +29,11 @@ struct CameraReprojectionStats {
 // joint_map[j] >= 0: distance between rig camera c's projection of poses(f, j) and
 // keypoints(f, c, joint_map[j]) when both are valid/present. Sizes must agree (frames, cameras);
 // contract violations throw std::invalid_argument.
-std::vector<CameraReprojectionStats> ComputeReprojectionStats(const Rig& rig,
-                                                              const Poses3D& poses,
-                                                              const Keypoints2D& keypoints,
-                                                              const std::vector<int>& joint_map,
-                                                              const ReprojectionOptions& options = {});
+std::vector<CameraReprojectionStats> ComputeReprojectionStats(
+    const Rig& rig,
+    const Poses3D& poses,
+    const Keypoints2D& keypoints,
+    const std::vector<int>& joint_map,
+    const ReprojectionOptions& options = {});
 
 }  // namespace rigpose

@@ -32,7 +32,8 @@ ProcessResult RunRigpose(const std::string& args) {
   if (pipe == nullptr) return result;
   std::array<char, 4096> buffer{};
   size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    result.output.append(buffer.data(), n);
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
@@ -143,7 +144,8 @@ TEST(Cli, Pose2SimRefusalLeavesNoFile) {
 
 TEST(Cli, ImplausibleUnitsWarn) {
   const std::string dir = test::ScratchDir("units");
-  ASSERT_EQ(RunRigpose("calib convert " + Sample() + " " + dir + "/mm.toml --out-units mm").exit_code, 0);
+  ASSERT_EQ(
+      RunRigpose("calib convert " + Sample() + " " + dir + "/mm.toml --out-units mm").exit_code, 0);
   std::string text = test::ReadText(dir + "/mm.toml");
   test::WriteText(dir + "/plain.toml", text.substr(0, text.find("[metadata]")));
   const ProcessResult r = RunRigpose("calib info " + dir + "/plain.toml");

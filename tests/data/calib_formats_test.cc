@@ -32,12 +32,24 @@ Rig RandomRig(int n, bool with_k3, bool with_fisheye, uint32_t seed) {
     const double f = 900.0 + 100.0 * i + 10.0 * u(rng);
     if (with_fisheye && i == 1) {
       c.model_id = CameraModelId::kOpenCVFisheye;
-      c.params = {f, f * 1.001, c.width / 2.0 + u(rng), c.height / 2.0 + u(rng), 0.01 * u(rng),
-                  0.01 * u(rng), 0.001 * u(rng), 0.0005 * u(rng)};
+      c.params = {f,
+                  f * 1.001,
+                  c.width / 2.0 + u(rng),
+                  c.height / 2.0 + u(rng),
+                  0.01 * u(rng),
+                  0.01 * u(rng),
+                  0.001 * u(rng),
+                  0.0005 * u(rng)};
     } else {
       c.model_id = CameraModelId::kOpenCV;
-      c.params = {f, f * 0.999, c.width / 2.0 + 5 * u(rng), c.height / 2.0 + 5 * u(rng),
-                  -0.2 + 0.1 * u(rng), 0.05 * u(rng), 1e-3 * u(rng), 1e-3 * u(rng),
+      c.params = {f,
+                  f * 0.999,
+                  c.width / 2.0 + 5 * u(rng),
+                  c.height / 2.0 + 5 * u(rng),
+                  -0.2 + 0.1 * u(rng),
+                  0.05 * u(rng),
+                  1e-3 * u(rng),
+                  1e-3 * u(rng),
                   with_k3 ? 0.01 * u(rng) : 0.0};
     }
     const double angle = 2.0 * M_PI * i / n;
@@ -68,7 +80,8 @@ void ExpectSameRig(const Rig& a, const Rig& b, double rel = 1e-9) {
     EXPECT_EQ(ca.width, cb.width);
     EXPECT_EQ(ca.height, cb.height);
     ASSERT_EQ(ca.DistortionParams().size(), cb.DistortionParams().size());
-    for (size_t k = 0; k < 4; ++k) EXPECT_NEAR(ca.params[k], cb.params[k], rel * std::abs(ca.params[k]));
+    for (size_t k = 0; k < 4; ++k)
+      EXPECT_NEAR(ca.params[k], cb.params[k], rel * std::abs(ca.params[k]));
     const std::vector<double> da = ca.DistortionParams();
     const std::vector<double> db = cb.DistortionParams();
     double scale = 1e-300;
@@ -162,9 +175,8 @@ TEST(CalibFormats, AniposeTwelveCamerasKeepIdentity) {
     text += "[cam_" + std::to_string(i) + "]\nname = \"cam" + std::to_string(i) + "\"\n" +
             "size = [1280, 720]\nmatrix = [[" + std::to_string(1000 + i) +
             ".0, 0.0, 640.0], [0.0, 1000.0, 360.0], [0.0, 0.0, 1.0]]\n" +
-            "distortions = [0.0, 0.0, 0.0, 0.0, 0.0]\nrotation = [0.0, " +
-            std::to_string(angle) + ", 0.0]\ntranslation = [0.0, 0.0, " +
-            std::to_string(3000 + i) + ".0]\n\n";
+            "distortions = [0.0, 0.0, 0.0, 0.0, 0.0]\nrotation = [0.0, " + std::to_string(angle) +
+            ", 0.0]\ntranslation = [0.0, 0.0, " + std::to_string(3000 + i) + ".0]\n\n";
   }
   WriteText(dir + "/calibration.toml", text);
   CalibReadOptions options;
@@ -211,9 +223,9 @@ TEST(CalibFormats, AniposeUnitsAreDeclaredAndImplausibleSpreadWarns) {
 
 struct BadCase {
   std::string name;
-  std::string file;      // file name (extension selects the reader)
+  std::string file;  // file name (extension selects the reader)
   std::string content;
-  std::string expect1;   // substrings the message must contain (besides the path)
+  std::string expect1;  // substrings the message must contain (besides the path)
   std::string expect2;
 };
 
@@ -239,53 +251,130 @@ std::vector<BadCase> BadCases() {
   const std::string y = kGoodYaml;
   return {
       // anipose / Pose2Sim TOML
-      {"toml_missing_key", "c.toml", Replace(a, "rotation = [0.1, 0.2, 0.3]\n", ""), "cam_0.rotation", "missing"},
-      {"toml_wrong_type", "c.toml", Replace(a, "size = [1280, 720]", "size = \"big\""), "cam_0.size", "list"},
-      {"toml_nan", "c.toml", Replace(a, "[0.1, 0.2, 3.0]", "[0.1, nan, 3.0]"), "cam_0.translation", "finite"},
-      {"toml_bad_rotation_matrix", "c.toml",
-       Replace(a, "rotation = [0.1, 0.2, 0.3]", "rotation = [[1.0, 0.2, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]"),
-       "cam_0.rotation", "orthonormal"},
-      {"toml_reflection", "c.toml",
-       Replace(a, "rotation = [0.1, 0.2, 0.3]", "rotation = [[-1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]"),
-       "cam_0.rotation", "reflection"},
-      {"toml_transposed_k", "c.toml",
-       Replace(a, "[[1000.0, 0.0, 640.0], [0.0, 1000.0, 360.0], [0.0, 0.0, 1.0]]",
+      {"toml_missing_key",
+       "c.toml",
+       Replace(a, "rotation = [0.1, 0.2, 0.3]\n", ""),
+       "cam_0.rotation",
+       "missing"},
+      {"toml_wrong_type",
+       "c.toml",
+       Replace(a, "size = [1280, 720]", "size = \"big\""),
+       "cam_0.size",
+       "list"},
+      {"toml_nan",
+       "c.toml",
+       Replace(a, "[0.1, 0.2, 3.0]", "[0.1, nan, 3.0]"),
+       "cam_0.translation",
+       "finite"},
+      {"toml_bad_rotation_matrix",
+       "c.toml",
+       Replace(a,
+               "rotation = [0.1, 0.2, 0.3]",
+               "rotation = [[1.0, 0.2, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]"),
+       "cam_0.rotation",
+       "orthonormal"},
+      {"toml_reflection",
+       "c.toml",
+       Replace(a,
+               "rotation = [0.1, 0.2, 0.3]",
+               "rotation = [[-1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]"),
+       "cam_0.rotation",
+       "reflection"},
+      {"toml_transposed_k",
+       "c.toml",
+       Replace(a,
+               "[[1000.0, 0.0, 640.0], [0.0, 1000.0, 360.0], [0.0, 0.0, 1.0]]",
                "[[1000.0, 0.0, 0.0], [0.0, 1000.0, 0.0], [640.0, 360.0, 1.0]]"),
-       "cam_0.matrix", "transposed"},
-      {"toml_zero_focal", "c.toml", Replace(a, "[[1000.0, 0.0", "[[0.0, 0.0"), "cam_0.matrix", "focal"},
-      {"toml_negative_size", "c.toml", Replace(a, "[1280, 720]", "[1280, -720]"), "cam_0.size", "positive"},
+       "cam_0.matrix",
+       "transposed"},
+      {"toml_zero_focal",
+       "c.toml",
+       Replace(a, "[[1000.0, 0.0", "[[0.0, 0.0"),
+       "cam_0.matrix",
+       "focal"},
+      {"toml_negative_size",
+       "c.toml",
+       Replace(a, "[1280, 720]", "[1280, -720]"),
+       "cam_0.size",
+       "positive"},
       {"toml_truncated", "c.toml", a.substr(0, 120), "TOML syntax error", ""},
-      {"toml_bad_distortion_count", "c.toml", Replace(a, "[-0.1, 0.01, 0.0, 0.0, 0.0]", "[-0.1, 0.01, 0.0]"),
-       "distortions", "3"},
+      {"toml_bad_distortion_count",
+       "c.toml",
+       Replace(a, "[-0.1, 0.01, 0.0, 0.0, 0.0]", "[-0.1, 0.01, 0.0]"),
+       "distortions",
+       "3"},
       // rigpose YAML
-      {"yaml_missing_key", "r.yaml", Replace(y, "    height: 720\n", ""), "cameras[0].height", "missing"},
-      {"yaml_unknown_key", "r.yaml", Replace(y, "    width: 1280\n", "    width: 1280\n    widht: 1280\n"),
-       "cameras[0].widht", "unknown key"},
-      {"yaml_wrong_type", "r.yaml", Replace(y, "width: 1280", "width: wide"), "cameras[cam_0].width", "number"},
-      {"yaml_nan", "r.yaml", Replace(y, "[1000, 1000, 640", "[.nan, 1000, 640"), "cameras[cam_0].params", "finite"},
-      {"yaml_bad_quaternion", "r.yaml", Replace(y, "[1, 0, 0, 0]", "[1, 1, 0, 0]"), "rotation_wxyz", "unit length"},
-      {"yaml_wrong_count", "r.yaml", Replace(y, "-0.1, 0.01, 0, 0, 0]", "-0.1]"), "cameras[cam_0].params", "9 numbers"},
+      {"yaml_missing_key",
+       "r.yaml",
+       Replace(y, "    height: 720\n", ""),
+       "cameras[0].height",
+       "missing"},
+      {"yaml_unknown_key",
+       "r.yaml",
+       Replace(y, "    width: 1280\n", "    width: 1280\n    widht: 1280\n"),
+       "cameras[0].widht",
+       "unknown key"},
+      {"yaml_wrong_type",
+       "r.yaml",
+       Replace(y, "width: 1280", "width: wide"),
+       "cameras[cam_0].width",
+       "number"},
+      {"yaml_nan",
+       "r.yaml",
+       Replace(y, "[1000, 1000, 640", "[.nan, 1000, 640"),
+       "cameras[cam_0].params",
+       "finite"},
+      {"yaml_bad_quaternion",
+       "r.yaml",
+       Replace(y, "[1, 0, 0, 0]", "[1, 1, 0, 0]"),
+       "rotation_wxyz",
+       "unit length"},
+      {"yaml_wrong_count",
+       "r.yaml",
+       Replace(y, "-0.1, 0.01, 0, 0, 0]", "-0.1]"),
+       "cameras[cam_0].params",
+       "9 numbers"},
       {"yaml_zero_focal", "r.yaml", Replace(y, "[1000, 1000, 640", "[1000, 0, 640"), "cam_0", "fy"},
-      {"yaml_bad_size", "r.yaml", Replace(y, "width: 1280", "width: 0"), "cameras[cam_0].width", "positive"},
+      {"yaml_bad_size",
+       "r.yaml",
+       Replace(y, "width: 1280", "width: 0"),
+       "cameras[cam_0].width",
+       "positive"},
       {"yaml_truncated", "r.yaml", y.substr(0, 150) + "[1, 0,", "YAML syntax error", ""},
-      {"yaml_bad_version", "r.yaml", Replace(y, "rigpose_rig_version: 1", "rigpose_rig_version: 7"),
-       "rigpose_rig_version", "unsupported"},
+      {"yaml_bad_version",
+       "r.yaml",
+       Replace(y, "rigpose_rig_version: 1", "rigpose_rig_version: 7"),
+       "rigpose_rig_version",
+       "unsupported"},
       // Caliscope camera_array.toml
-      {"caliscope_no_extrinsics", "camera_array.toml",
-       "[cameras.0]\ncam_id = 0\nsize = [1280, 720]\nmatrix = [[900.0, 0.0, 640.0], [0.0, 900.0, 360.0], "
+      {"caliscope_no_extrinsics",
+       "camera_array.toml",
+       "[cameras.0]\ncam_id = 0\nsize = [1280, 720]\nmatrix = [[900.0, 0.0, 640.0], [0.0, 900.0, "
+       "360.0], "
        "[0.0, 0.0, 1.0]]\ndistortions = [0.0, 0.0, 0.0, 0.0, 0.0]\n",
-       "cameras.0", "extrinsics"},
+       "cameras.0",
+       "extrinsics"},
       // Panoptic JSON
-      {"panoptic_missing_key", "p.json",
+      {"panoptic_missing_key",
+       "p.json",
        R"({"cameras":[{"name":"00_00","type":"hd","resolution":[1920,1080],"K":[[1000,0,960],[0,1000,540],[0,0,1]],"distCoef":[0,0,0,0,0],"R":[[1,0,0],[0,1,0],[0,0,1]]}]})",
-       "cameras[00_00].t", "missing"},
-      {"panoptic_bad_r", "p.json",
+       "cameras[00_00].t",
+       "missing"},
+      {"panoptic_bad_r",
+       "p.json",
        R"({"cameras":[{"name":"00_00","type":"hd","resolution":[1920,1080],"K":[[1000,0,960],[0,1000,540],[0,0,1]],"distCoef":[0,0,0,0,0],"R":[[2,0,0],[0,1,0],[0,0,1]],"t":[[0],[0],[100]]}]})",
-       "cameras[00_00].R", "orthonormal"},
-      {"panoptic_truncated", "p.json", R"({"cameras":[{"name":"00_00","type":"hd")", "JSON syntax error", ""},
-      {"panoptic_wrong_type", "p.json",
+       "cameras[00_00].R",
+       "orthonormal"},
+      {"panoptic_truncated",
+       "p.json",
+       R"({"cameras":[{"name":"00_00","type":"hd")",
+       "JSON syntax error",
+       ""},
+      {"panoptic_wrong_type",
+       "p.json",
        R"({"cameras":[{"name":"00_00","type":"hd","resolution":"hd","K":[[1000,0,960],[0,1000,540],[0,0,1]],"distCoef":[0,0,0,0,0],"R":[[1,0,0],[0,1,0],[0,0,1]],"t":[[0],[0],[100]]}]})",
-       "cameras[00_00].resolution", "list"},
+       "cameras[00_00].resolution",
+       "list"},
   };
 }
 
@@ -310,7 +399,9 @@ TEST_P(BadCalibration, ClearErrorNamingFileAndKey) {
 INSTANTIATE_TEST_SUITE_P(EveryReader,
                          BadCalibration,
                          ::testing::ValuesIn(BadCases()),
-                         [](const ::testing::TestParamInfo<BadCase>& param_info) { return param_info.param.name; });
+                         [](const ::testing::TestParamInfo<BadCase>& param_info) {
+                           return param_info.param.name;
+                         });
 
 TEST(CalibFormats, EasyMocapBadInput) {
   const std::string dir = ScratchDir("emc");

@@ -19,7 +19,8 @@ namespace rigpose {
 namespace {
 
 constexpr const char* kPose2SimCalib = "pose2sim_demo/S00_Calibration/Calib_qualisys.toml";
-constexpr const char* kBalancing = "pose2sim_demo/S00_P00_SingleParticipant/S00_P00_T01_BalancingTrial";
+constexpr const char* kBalancing =
+    "pose2sim_demo/S00_P00_SingleParticipant/S00_P00_T01_BalancingTrial";
 
 TEST(Pose2SimDemo, QualisysCalibrationLoads) {
   RIGPOSE_SKIP_IF_NO_DATA(path, kPose2SimCalib);
@@ -55,7 +56,8 @@ TEST(Pose2SimDemo, ReferenceTrcReprojectsIntoOpenPose2D) {
   std::string trc_path;
   for (const auto& e : std::filesystem::directory_iterator(trial + "/pose-3d")) {
     const std::string name = e.path().filename().string();
-    if (name.size() > 10 && name.substr(name.size() - 10) == "_0-100.trc") trc_path = e.path().string();
+    if (name.size() > 10 && name.substr(name.size() - 10) == "_0-100.trc")
+      trc_path = e.path().string();
   }
   ASSERT_FALSE(trc_path.empty());
   PosesReadOptions trc_options;
@@ -67,16 +69,17 @@ TEST(Pose2SimDemo, ReferenceTrcReprojectsIntoOpenPose2D) {
   OpenPoseReadOptions op_options;
   op_options.skeleton = "body25b";
   OpenPoseReadReport report;
-  const Keypoints2D keypoints = ReadOpenPoseTree(trial + "/pose-associated", &rig, op_options, &report);
+  const Keypoints2D keypoints =
+      ReadOpenPoseTree(trial + "/pose-associated", &rig, op_options, &report);
   ASSERT_EQ(keypoints.num_cameras(), 4);
   ASSERT_EQ(keypoints.num_frames(), 100);
 
   // TRC marker -> BODY_25B index (README table).
   const std::map<std::string, int> marker_to_body25b = {
-      {"RHip", 12},      {"RKnee", 14},    {"RAnkle", 16},   {"RBigToe", 22},   {"RSmallToe", 23},
-      {"RHeel", 24},     {"LHip", 11},     {"LKnee", 13},    {"LAnkle", 15},    {"LBigToe", 19},
-      {"LSmallToe", 20}, {"LHeel", 21},    {"Neck", 17},     {"Head", 18},      {"Nose", 0},
-      {"RShoulder", 6},  {"RElbow", 8},    {"RWrist", 10},   {"LShoulder", 5},  {"LElbow", 7},
+      {"RHip", 12},      {"RKnee", 14}, {"RAnkle", 16}, {"RBigToe", 22},  {"RSmallToe", 23},
+      {"RHeel", 24},     {"LHip", 11},  {"LKnee", 13},  {"LAnkle", 15},   {"LBigToe", 19},
+      {"LSmallToe", 20}, {"LHeel", 21}, {"Neck", 17},   {"Head", 18},     {"Nose", 0},
+      {"RShoulder", 6},  {"RElbow", 8}, {"RWrist", 10}, {"LShoulder", 5}, {"LElbow", 7},
       {"LWrist", 9}};
   std::vector<int> joint_map;
   for (const std::string& marker : poses.joint_names) {
