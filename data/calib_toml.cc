@@ -175,10 +175,7 @@ Camera ReadAniposeCamera(const toml::table& table,
     if (!b) ThrowIo(path, Line(*f), where + ".fisheye", "expected true or false");
     fisheye = *b;
   }
-  camera = [&] {
-    Camera c = CameraFromOpenCV(camera.name, k, distortion, fisheye, path, line);
-    return c;
-  }();
+  camera = CameraFromOpenCV(camera.name, k, distortion, fisheye, path, line);
   camera.width = CheckImageSize(size[0], path, Line(*table.get("size")), where + ".size");
   camera.height = CheckImageSize(size[1], path, Line(*table.get("size")), where + ".size");
   const Eigen::Quaterniond rotation =
