@@ -5,8 +5,10 @@
 // Exit codes: 0 success, 1 runtime or input error (bad file, bad data), 2 usage error.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <string>
 
 namespace CLI {
@@ -28,6 +30,7 @@ using Action = std::function<void()>;
 // Registration of each subcommand on the top-level app (one per cli/<command>.cc).
 void RegisterVersion(CLI::App& app, Action& action);
 void RegisterCalib(CLI::App& app, Action& action);  // calib convert / calib info
+void RegisterSynth(CLI::App& app, Action& action);
 
 // ---- rigpose version --------------------------------------------------------------------
 void RunVersion(std::ostream& out);
@@ -59,5 +62,23 @@ struct CalibCompareOptions {
   double max_center_difference_m = -1.0;  // >= 0: exit 1 when exceeded (a check for scripts)
 };
 void RunCalibCompare(const CalibCompareOptions& options, std::ostream& out, std::ostream& err);
+
+// ---- rigpose synth --out DIR ------------------------------------------------------------
+// Options start from --preset (default "default"), then --config FILE.yaml, then each flag
+// given on the command line (unset optionals keep the preset/config value).
+struct SynthCliOptions {
+  std::string out;
+  std::string preset = "default";
+  std::string config;
+  std::optional<uint64_t> seed;
+  std::optional<int> cameras, fisheye, frames, subjects, jpeg_quality, calib_frames, threads;
+  std::optional<std::string> layout, resolution, motion, bvh, skeleton, format, calib;
+  std::optional<std::string> chessboard_board, charuco_board;
+  std::optional<double> radius, height, fps, bvh_unit, blur, noise;
+  bool no_distortion = false;
+  bool force = false;
+  bool quiet = false;  // no progress bar
+};
+void RunSynth(const SynthCliOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace rigpose::cli

@@ -19,6 +19,7 @@ int Main(int argc, char** argv) {
   Action action;
   RegisterVersion(app, action);
   RegisterCalib(app, action);
+  RegisterSynth(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

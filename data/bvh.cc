@@ -182,12 +182,24 @@ BvhMotion ReadBvh(const std::string& path) {
 }
 
 std::vector<Eigen::Vector3d> BvhForwardKinematics(const BvhMotion& motion, int frame) {
+  std::vector<Eigen::Vector3d> position;
+  BvhForwardKinematics(motion, frame, &position, nullptr);
+  return position;
+}
+
+void BvhForwardKinematics(const BvhMotion& motion,
+                          int frame,
+                          std::vector<Eigen::Vector3d>* positions,
+                          std::vector<Eigen::Matrix3d>* rotations) {
   RIGPOSE_CHECK(frame >= 0 && frame < motion.num_frames,
                 "frame " << frame << " outside [0, " << motion.num_frames << ")");
   const double* row = motion.values.data() + static_cast<size_t>(frame) * motion.num_channels;
   const size_t n = motion.joints.size();
-  std::vector<Eigen::Vector3d> position(n);
-  std::vector<Eigen::Matrix3d> rotation(n);
+  std::vector<Eigen::Vector3d>& position = *positions;
+  std::vector<Eigen::Matrix3d> local_rotations;
+  std::vector<Eigen::Matrix3d>& rotation = rotations ? *rotations : local_rotations;
+  position.resize(n);
+  rotation.resize(n);
   const double kDegToRad = M_PI / 180.0;
   for (size_t j = 0; j < n; ++j) {
     const BvhJoint& joint = motion.joints[j];
@@ -227,7 +239,6 @@ std::vector<Eigen::Vector3d> BvhForwardKinematics(const BvhMotion& motion, int f
       rotation[j] = rotation[joint.parent] * local_rotation;
     }
   }
-  return position;
 }
 
 }  // namespace rigpose

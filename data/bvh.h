@@ -39,5 +39,11 @@ BvhMotion ReadBvh(const std::string& path);
 
 // Global positions of every joint (end sites included) at one frame, in file units.
 std::vector<Eigen::Vector3d> BvhForwardKinematics(const BvhMotion& motion, int frame);
+// Same, plus each joint's global rotation (maps vectors of the rest pose's root frame to the
+// file's world frame; an end site has its parent's rotation). `rotations` may be null.
+void BvhForwardKinematics(const BvhMotion& motion,
+                          int frame,
+                          std::vector<Eigen::Vector3d>* positions,
+                          std::vector<Eigen::Matrix3d>* rotations);
 
 }  // namespace rigpose

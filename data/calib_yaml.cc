@@ -10,85 +10,23 @@
 #include "core/error.h"
 #include "data/calib_internal.h"
 #include "data/file_util.h"
+#include "data/yaml_util.h"
 
 namespace rigpose::calib_internal {
 namespace {
 
 constexpr int kRigYamlVersion = 1;
 
-int Line(const YAML::Node& node) { return node.Mark().line + 1; }
-
-void CheckKeys(const YAML::Node& map,
-               const std::set<std::string>& required,
-               const std::set<std::string>& optional,
-               const std::string& path,
-               const std::string& where) {
-  if (!map.IsMap()) ThrowIo(path, Line(map), where, "expected a mapping");
-  for (const auto& item : map) {
-    const std::string key = item.first.as<std::string>();
-    if (!required.count(key) && !optional.count(key)) {
-      std::string known;
-      for (const auto& k : required) known += (known.empty() ? "" : ", ") + k;
-      for (const auto& k : optional) known += (known.empty() ? "" : ", ") + k;
-      ThrowIo(path,
-              Line(item.first),
-              where.empty() ? key : where + "." + key,
-              "unknown key (expected: " + known + ")");
-    }
-  }
-  for (const auto& key : required) {
-    if (!map[key]) {
-      ThrowIo(path, Line(map), where.empty() ? key : where + "." + key, "missing required key");
-    }
-  }
-}
-
-double AsDouble(const YAML::Node& node, const std::string& path, const std::string& key) {
-  if (!node.IsScalar()) ThrowIo(path, Line(node), key, "expected a number");
-  try {
-    return node.as<double>();
-  } catch (const YAML::Exception&) {
-    ThrowIo(path, Line(node), key, "expected a number, got '" + node.Scalar() + "'");
-  }
-}
-
-std::vector<double> AsDoubles(const YAML::Node& node,
-                              const std::string& path,
-                              const std::string& key,
-                              size_t expected) {
-  if (!node.IsSequence()) ThrowIo(path, Line(node), key, "expected a list of numbers");
-  if (expected > 0 && node.size() != expected) {
-    ThrowIo(
-        path,
-        Line(node),
-        key,
-        "expected " + std::to_string(expected) + " numbers, got " + std::to_string(node.size()));
-  }
-  std::vector<double> out;
-  for (const auto& v : node) {
-    const double x = AsDouble(v, path, key);
-    if (!std::isfinite(x)) ThrowIo(path, Line(v), key, "value is not finite");
-    out.push_back(x);
-  }
-  return out;
-}
-
-std::string AsString(const YAML::Node& node, const std::string& path, const std::string& key) {
-  if (!node.IsScalar()) ThrowIo(path, Line(node), key, "expected a string");
-  return node.Scalar();
-}
+using yaml_util::AsDouble;
+using yaml_util::AsDoubles;
+using yaml_util::AsString;
+using yaml_util::CheckKeys;
+using yaml_util::Line;
 
 }  // namespace
 
 Rig ReadRigYaml(const std::string& path) {
-  const std::string text = ReadFileToString(path);
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    ThrowIo(path, e.mark.line + 1, "", "YAML syntax error: " + e.msg);
-  }
-  if (!root || root.IsNull()) ThrowIo(path, 0, "", "empty file");
+  const YAML::Node root = yaml_util::LoadFile(path);
   CheckKeys(root, {"rigpose_rig_version", "cameras"}, {"source"}, path, "");
   const double version = AsDouble(root["rigpose_rig_version"], path, "rigpose_rig_version");
   if (version != kRigYamlVersion) {
