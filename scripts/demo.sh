@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# The main job on the embedded sample (samples/demo_rig.yaml, synthetic): today the foundation
-# pipeline — inspect the rig, convert it through every writable format of the field
+# The main job on the embedded sample: render a synthetic calibrated capture (rigpose synth
+# --preset demo), inspect its rig, convert it through every writable format of the field
 # (anipose in mm, Pose2Sim, FreeMoCap, EasyMocap) and back, and check that nothing moved.
-# Grows with every stage (synthetic capture, triangulation, detection, reconstruction).
+# Grows with every stage (triangulation, detection, reconstruction).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR="${1:-build}"
@@ -13,9 +13,14 @@ trap 'rm -rf "$OUT"' EXIT
 
 "$RIGPOSE" version
 echo
-"$RIGPOSE" calib info samples/demo_rig.yaml
+# 1. A synthetic calibrated capture with exact ground truth: 4 cameras, 2 s of motion, chessboard
+#    and ChArUco calibration sequences (seconds).
+"$RIGPOSE" synth --preset demo --out "$OUT/capture" --quiet
 echo
-"$RIGPOSE" calib convert samples/demo_rig.yaml "$OUT/anipose.toml" --to-format anipose --out-units mm
+"$RIGPOSE" calib info "$OUT/capture/rig.yaml"
+echo
+# 2. Its calibration through every writable format of the field and back: nothing may move.
+"$RIGPOSE" calib convert "$OUT/capture/rig.yaml" "$OUT/anipose.toml" --to-format anipose --out-units mm
 "$RIGPOSE" calib convert "$OUT/anipose.toml" "$OUT/pose2sim.toml" --to-format pose2sim
 "$RIGPOSE" calib convert "$OUT/pose2sim.toml" "$OUT/freemocap.toml" --to-format freemocap
 mkdir -p "$OUT/easymocap"
@@ -23,5 +28,5 @@ mkdir -p "$OUT/easymocap"
 "$RIGPOSE" calib convert "$OUT/easymocap" "$OUT/back.yaml"
 echo
 echo "round trip rigpose -> anipose(mm) -> Pose2Sim -> FreeMoCap -> EasyMocap -> rigpose:"
-"$RIGPOSE" calib compare samples/demo_rig.yaml "$OUT/back.yaml" --max-center-difference 1e-9
+"$RIGPOSE" calib compare "$OUT/capture/rig.yaml" "$OUT/back.yaml" --max-center-difference 1e-9
 echo "demo: OK"

@@ -145,7 +145,7 @@ BodyPose Walk(double t, const ProceduralMotionOptions& o, const ClipState& st) {
   p.anchor_feet = false;
   for (int side = 0; side < 2; ++side) {
     const double f = phi + (side == 0 ? 0.0 : M_PI);
-    p.hip_flex[side] = 0.08 + 0.38 * std::sin(f);
+    p.hip_flex[side] = 0.06 + 0.3 * std::sin(f);
     const double swing = std::max(0.0, std::cos(f + M_PI / 4.0));
     p.knee_flex[side] = 0.1 + 0.95 * swing * swing;
     p.foot_pitch[side] = 0.18 * std::sin(f - 0.3);

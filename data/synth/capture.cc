@@ -97,10 +97,16 @@ class ImageSink {
             double fps,
             int jpeg_quality)
       : format_(format), jpeg_quality_(jpeg_quality) {
+    if (format == "discard") return;
     if (format == "mp4") {
       MakeDirs(root + "/videos");
       path_ = root + "/videos/" + camera + ".mp4";
-      writer_.open(path_, cv::VideoWriter::fourcc('m', 'p', '4', 'v'), fps, size, true);
+      // H.264 when OpenCV's FFmpeg has an encoder for it (far better quality per bit), else
+      // MPEG-4 part 2, which every FFmpeg build has.
+      writer_.open(path_, cv::VideoWriter::fourcc('a', 'v', 'c', '1'), fps, size, true);
+      if (!writer_.isOpened()) {
+        writer_.open(path_, cv::VideoWriter::fourcc('m', 'p', '4', 'v'), fps, size, true);
+      }
       if (!writer_.isOpened()) {
         throw IoError(path_ + ": cannot open an MP4 video writer (OpenCV videoio/FFmpeg)");
       }
@@ -110,6 +116,7 @@ class ImageSink {
     }
   }
   void Write(int frame, const cv::Mat& image) {
+    if (format_ == "discard") return;
     if (format_ == "mp4") {
       writer_.write(image);
       return;
@@ -194,7 +201,7 @@ std::vector<std::string> SynthOptions::Problems() const {
     }
   }
   if (image_format != "png" && image_format != "jpg" && image_format != "mp4" &&
-      image_format != "none") {
+      image_format != "none" && image_format != "discard") {
     p.push_back("format '" + image_format + "' must be png, jpg, mp4 or none");
   }
   if (!(sensor.blur_sigma_px >= 0.0 && sensor.blur_sigma_px <= 10.0)) {
@@ -590,8 +597,10 @@ nlohmann::json CocoJson(const Scene& scene,
         image["file_name"] = "videos/" + camera.name + ".mp4";
       } else {
         std::snprintf(name, sizeof(name), "/%06d.", f);
-        image["file_name"] = "images/" + camera.name + name +
-                             (image_format == "none" ? std::string("png") : image_format);
+        image["file_name"] =
+            "images/" + camera.name + name +
+            (image_format == "none" || image_format == "discard" ? std::string("png")
+                                                                 : image_format);
       }
       images.push_back(image);
       for (size_t s = 0; s < truth.size(); ++s) {

@@ -46,7 +46,8 @@ struct SynthOptions {
   int bvh_first_frame = 0;
   std::string skeleton = "coco17";  // joint set of the written ground truth
   // Images.
-  std::string image_format = "mp4";  // png | jpg | mp4 | none
+  // png | jpg | mp4 | none (ground truth only) | discard (render, write nothing: benchmarks)
+  std::string image_format = "mp4";
   SensorOptions sensor;
   int jpeg_write_quality = 92;  // for --format jpg
   // Calibration sequences.

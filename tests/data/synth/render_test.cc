@@ -38,7 +38,7 @@ Camera TestCamera(CameraModelId model, const Vector3d& center, const Vector3d& t
 TEST(IntersectCapsule, AgreesWithRayMarching) {
   Rng rng(3);
   int hits = 0;
-  for (int trial = 0; trial < 400; ++trial) {
+  for (int trial = 0; trial < 250; ++trial) {
     Capsule c;
     c.a = Vector3d(rng.Uniform(-1, 1), rng.Uniform(-1, 1), rng.Uniform(4, 6));
     c.b =
@@ -46,9 +46,9 @@ TEST(IntersectCapsule, AgreesWithRayMarching) {
     c.radius = rng.Uniform(0.05, 0.5);
     const Vector3d d = Vector3d(rng.Uniform(-0.25, 0.25), rng.Uniform(-0.25, 0.25), 1).normalized();
     const auto t = IntersectCapsule(Vector3d::Zero(), d, c);
-    // March from the origin in 0.1 mm steps to the first point inside the capsule.
+    // March from the origin in 0.2 mm steps to the first point inside the capsule.
     double marched = -1;
-    for (double s = 0; s < 10; s += 1e-4) {
+    for (double s = 0; s < 10; s += 2e-4) {
       const Vector3d p = s * d;
       const Vector3d ab = c.b - c.a;
       const double len2 = ab.squaredNorm();
@@ -62,11 +62,11 @@ TEST(IntersectCapsule, AgreesWithRayMarching) {
       EXPECT_FALSE(t.has_value()) << trial;
     } else {
       ASSERT_TRUE(t.has_value()) << trial;
-      EXPECT_NEAR(*t, marched, 2e-4) << trial;
+      EXPECT_NEAR(*t, marched, 3e-4) << trial;
       ++hits;
     }
   }
-  EXPECT_GT(hits, 40);
+  EXPECT_GT(hits, 25);
 }
 
 TEST(CameraRays, BearingsReprojectToTheirPixels) {
