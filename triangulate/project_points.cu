@@ -5,17 +5,9 @@
 #include <string>
 
 #include "core/error.h"
+#include "triangulate/cuda_check.h"
 #include "triangulate/project_points.h"
 #include "triangulate/project_points_kernels.h"
-
-#define RIGPOSE_CUDA_CHECK(call)                                                             \
-  do {                                                                                       \
-    const cudaError_t rigpose_cuda_status_ = (call);                                         \
-    if (rigpose_cuda_status_ != cudaSuccess) {                                               \
-      throw ::rigpose::Error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " + \
-                             #call + ": " + cudaGetErrorString(rigpose_cuda_status_));       \
-    }                                                                                        \
-  } while (false)
 
 namespace rigpose {
 namespace {

@@ -1,0 +1,674 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// DLT triangulation: the hand-written 4×4 eigen-solver against Eigen, exact synthetic scenes,
+// failure statuses, the double reference vs the float kernel on the CPU (always) and CUDA vs CPU
+// (when a GPU is present).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <random>
+#include <stdexcept>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <Eigen/Eigenvalues>
+
+#include "core/error.h"
+#include "tests/triangulate/synthetic_rig.h"
+#include "triangulate/dlt.h"
+#include "triangulate/dlt_kernels.h"
+
+namespace rigpose {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// ---- 4×4 symmetric eigen-solver ----------------------------------------------------------------
+
+template <typename T>
+class SymmetricEigen4x4Test : public ::testing::Test {};
+using Scalars = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(SymmetricEigen4x4Test, Scalars);
+
+// Checks the kernel's decomposition of `a` against Eigen's (in double): sorted eigenvalues,
+// residuals A v = λ v, orthonormal V; and, when the smallest eigenvalue is separated, the
+// smallest eigenvector up to sign.
+template <typename T>
+void ExpectMatchesEigen(const Eigen::Matrix4d& a, double tolerance) {
+  T a_t[16];
+  for (int r = 0; r < 4; ++r) {
+    for (int c = 0; c < 4; ++c) a_t[4 * r + c] = static_cast<T>(a(r, c));
+  }
+  T values_t[4];
+  T vectors_t[16];
+  const int sweeps = kernels::SymmetricEigen4x4(a_t, values_t, vectors_t);
+  EXPECT_GE(sweeps, 0) << "not converged";
+  Eigen::Vector4d values;
+  Eigen::Matrix4d vectors;
+  for (int k = 0; k < 4; ++k) values[k] = values_t[k];
+  for (int r = 0; r < 4; ++r) {
+    for (int c = 0; c < 4; ++c) vectors(r, c) = vectors_t[4 * r + c];
+  }
+  const Eigen::SelfAdjointEigenSolver<Eigen::Matrix4d> reference(a);
+  const double scale = std::max(1e-300, a.norm());
+  Eigen::Vector4d sorted = values;
+  std::sort(sorted.data(), sorted.data() + 4);
+  for (int k = 0; k < 4; ++k) {
+    EXPECT_NEAR(sorted[k], reference.eigenvalues()[k], tolerance * scale) << k;
+  }
+  for (int k = 0; k < 4; ++k) {
+    const Eigen::Vector4d v = vectors.col(k);
+    EXPECT_NEAR(v.norm(), 1.0, tolerance) << k;
+    EXPECT_LE((a * v - values[k] * v).norm(), tolerance * scale) << k;
+  }
+  EXPECT_LE((vectors.transpose() * vectors - Eigen::Matrix4d::Identity()).norm(), 4 * tolerance);
+  const Eigen::Vector4d& ref_values = reference.eigenvalues();
+  if (ref_values[1] - ref_values[0] > 1e-2 * scale) {
+    int smallest = 0;
+    int second = 1;
+    kernels::TwoSmallestIndices(values_t, &smallest, &second);
+    const double alignment = std::abs(vectors.col(smallest).dot(reference.eigenvectors().col(0)));
+    EXPECT_NEAR(alignment, 1.0, 100 * tolerance);
+  }
+}
+
+template <typename T>
+double EigenTolerance() {
+  return std::is_same_v<T, float> ? 2e-6 : 1e-14;
+}
+
+TYPED_TEST(SymmetricEigen4x4Test, MatchesEigenOnRandomSpd) {
+  std::mt19937 rng(3);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  for (int trial = 0; trial < 200; ++trial) {
+    Eigen::Matrix4d b;
+    for (int i = 0; i < 16; ++i) b.data()[i] = normal(rng) * std::pow(10.0, trial % 5 - 2);
+    const Eigen::Matrix4d a =
+        b.transpose() * b + 1e-3 * b.squaredNorm() * Eigen::Matrix4d::Identity();
+    ExpectMatchesEigen<TypeParam>(a, EigenTolerance<TypeParam>());
+  }
+}
+
+TYPED_TEST(SymmetricEigen4x4Test, MatchesEigenOnRankDeficient) {
+  std::mt19937 rng(5);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  for (int rank = 0; rank <= 3; ++rank) {
+    for (int trial = 0; trial < 50; ++trial) {
+      Eigen::Matrix4d a = Eigen::Matrix4d::Zero();
+      for (int r = 0; r < rank; ++r) {
+        Eigen::Vector4d v;
+        for (int i = 0; i < 4; ++i) v[i] = normal(rng);
+        a += v * v.transpose();
+      }
+      ExpectMatchesEigen<TypeParam>(a, EigenTolerance<TypeParam>());
+    }
+  }
+}
+
+TYPED_TEST(SymmetricEigen4x4Test, DiagonalNeedsNoRotation) {
+  const TypeParam a[16] = {3, 0, 0, 0, 0, -1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0.5};
+  TypeParam values[4];
+  TypeParam vectors[16];
+  EXPECT_EQ(kernels::SymmetricEigen4x4(a, values, vectors), 0);
+  EXPECT_EQ(values[0], 3);
+  EXPECT_EQ(values[1], -1);
+  int smallest = -1;
+  int second = -1;
+  kernels::TwoSmallestIndices(values, &smallest, &second);
+  EXPECT_EQ(smallest, 1);
+  EXPECT_EQ(second, 3);
+}
+
+// ---- Single point
+// --------------------------------------------------------------------------------
+
+std::vector<Eigen::Vector2d> CamPoints(const std::vector<Camera>& cameras,
+                                       const Eigen::Vector3d& point3D_in_world) {
+  std::vector<Eigen::Vector2d> cam_points;
+  for (const Camera& camera : cameras) {
+    // Through pixels and back, so that undistortion is part of the exactness claim.
+    const std::optional<Eigen::Vector2d> img_point = camera.ImgFromWorld(point3D_in_world);
+    EXPECT_TRUE(img_point.has_value());
+    UndistortStatus status;
+    cam_points.push_back(camera.CamFromImg(*img_point, &status));
+    EXPECT_TRUE(status.converged);
+  }
+  return cam_points;
+}
+
+TEST(TriangulateDlt, Nominal) {
+  for (int num_cameras : {2, 4, 7, 16, 32}) {
+    const std::vector<Camera> cameras = test::SyntheticRig(num_cameras, 10 + num_cameras);
+    for (const Eigen::Vector3d& point : test::RandomPoints(50, num_cameras)) {
+      const std::vector<Eigen::Vector2d> cam_points = CamPoints(cameras, point);
+      std::vector<double> scores(num_cameras);
+      for (int c = 0; c < num_cameras; ++c) scores[c] = 0.3 + 0.7 * c / num_cameras;
+      for (bool weighted : {true, false}) {
+        DltOptions options;
+        options.weighted = weighted;
+        TriangulationStatus status = TriangulationStatus::kNotFinite;
+        const std::optional<Eigen::Vector3d> estimate =
+            TriangulateDlt(test::Poses(cameras), cam_points, scores, options, &status);
+        ASSERT_TRUE(estimate.has_value()) << TriangulationStatusName(status);
+        EXPECT_EQ(status, TriangulationStatus::kOk);
+        EXPECT_LT((*estimate - point).norm(), 1e-9) << num_cameras << " cameras";
+      }
+    }
+  }
+}
+
+TEST(TriangulateDlt, WeightsDownweightNoisyView) {
+  const std::vector<Camera> cameras = test::SyntheticRig(4, 21);
+  const Eigen::Vector3d point(0.2, -0.3, 1.1);
+  std::vector<Eigen::Vector2d> cam_points = CamPoints(cameras, point);
+  // 20 px off in camera 2 (normalised units: px / focal), reported with a low score.
+  cam_points[2] += Eigen::Vector2d(20.0, -12.0) / cameras[2].fx();
+  const std::vector<double> scores = {0.9, 1.0, 0.05, 0.8};
+  DltOptions weighted;
+  DltOptions unweighted;
+  unweighted.weighted = false;
+  const auto with_weights = TriangulateDlt(test::Poses(cameras), cam_points, scores, weighted);
+  const auto without = TriangulateDlt(test::Poses(cameras), cam_points, scores, unweighted);
+  ASSERT_TRUE(with_weights && without);
+  const double error_weighted = (*with_weights - point).norm();
+  const double error_unweighted = (*without - point).norm();
+  EXPECT_GT(error_unweighted, 5e-3);
+  EXPECT_LT(error_weighted, 0.1 * error_unweighted);
+}
+
+TEST(TriangulateDlt, ParallelRays) {
+  // Same line of sight: the second camera sits 1 m behind the first on its optical axis.
+  const Rigid3d front = test::LookAt(Eigen::Vector3d(5, 0, 1), Eigen::Vector3d(0, 0, 1));
+  const Rigid3d back = test::LookAt(Eigen::Vector3d(6, 0, 1), Eigen::Vector3d(0, 0, 1));
+  const std::vector<Eigen::Vector2d> on_axis(2, Eigen::Vector2d::Zero());
+  TriangulationStatus status = TriangulationStatus::kOk;
+  EXPECT_FALSE(TriangulateDlt({front, back}, on_axis, {}, {}, &status));
+  EXPECT_EQ(status, TriangulationStatus::kDegenerate);
+
+  // A 2 mm baseline at 5 m: rays 0.02° apart, below min_ray_angle_deg.
+  const Eigen::Vector3d point(0, 0, 1);
+  const Rigid3d left = test::LookAt(Eigen::Vector3d(5, -0.001, 1), point);
+  const Rigid3d right = test::LookAt(Eigen::Vector3d(5, 0.001, 1), point);
+  const std::vector<Eigen::Vector2d> cam_points = {(left * point).hnormalized(),
+                                                   (right * point).hnormalized()};
+  EXPECT_FALSE(TriangulateDlt({left, right}, cam_points, {}, {}, &status));
+  EXPECT_EQ(status, TriangulationStatus::kDegenerate);
+  // Without the angle test the exact data still triangulates (the DLT itself is well posed).
+  DltOptions no_angle;
+  no_angle.min_ray_angle_deg = 0.0;
+  const auto estimate = TriangulateDlt({left, right}, cam_points, {}, no_angle, &status);
+  ASSERT_TRUE(estimate.has_value()) << TriangulationStatusName(status);
+  EXPECT_LT((*estimate - point).norm(), 1e-6);
+}
+
+TEST(TriangulateDlt, CollinearRaysWithoutAngleTest) {
+  // Exactly the same line of sight is degenerate even with no angle threshold.
+  DltOptions no_angle;
+  no_angle.min_ray_angle_deg = 0.0;
+  const Rigid3d front = test::LookAt(Eigen::Vector3d(5, 0, 1), Eigen::Vector3d(0, 0, 1));
+  const Rigid3d back = test::LookAt(Eigen::Vector3d(6, 0, 1), Eigen::Vector3d(0, 0, 1));
+  TriangulationStatus status = TriangulationStatus::kOk;
+  EXPECT_FALSE(TriangulateDlt({front, back},
+                              std::vector<Eigen::Vector2d>(2, Eigen::Vector2d::Zero()),
+                              {},
+                              no_angle,
+                              &status));
+  EXPECT_EQ(status, TriangulationStatus::kDegenerate);
+}
+
+TEST(TriangulateDlt, SingleView) {
+  const std::vector<Camera> cameras = test::SyntheticRig(1, 3);
+  TriangulationStatus status = TriangulationStatus::kOk;
+  EXPECT_FALSE(TriangulateDlt(
+      test::Poses(cameras), CamPoints(cameras, Eigen::Vector3d(0, 0, 1)), {1.0}, {}, &status));
+  EXPECT_EQ(status, TriangulationStatus::kTooFewViews);
+  EXPECT_FALSE(TriangulateDlt({}, {}, {}, {}, &status));
+  EXPECT_EQ(status, TriangulationStatus::kTooFewViews);
+}
+
+TEST(TriangulateDlt, BehindCamera) {
+  // Two cameras side by side looking along +z; (0, 0, -5) projects (algebraically) into both but
+  // lies behind them.
+  const Rigid3d left(Eigen::Quaterniond::Identity(), Eigen::Vector3d(1, 0, 0));
+  const Rigid3d right(Eigen::Quaterniond::Identity(), Eigen::Vector3d(-1, 0, 0));
+  const Eigen::Vector3d point(0, 0, -5);
+  const std::vector<Eigen::Vector2d> cam_points = {(left * point).hnormalized(),
+                                                   (right * point).hnormalized()};
+  TriangulationStatus status = TriangulationStatus::kOk;
+  EXPECT_FALSE(TriangulateDlt({left, right}, cam_points, {}, {}, &status));
+  EXPECT_EQ(status, TriangulationStatus::kBehindCamera);
+  // The mirrored point in front triangulates.
+  const Eigen::Vector3d front(0, 0, 5);
+  const auto estimate =
+      TriangulateDlt({left, right},
+                     {(left * front).hnormalized(), (right * front).hnormalized()},
+                     {},
+                     {},
+                     &status);
+  ASSERT_TRUE(estimate.has_value());
+  EXPECT_LT((*estimate - front).norm(), 1e-9);
+}
+
+TEST(TriangulateDlt, BadScoresIgnoreTheView) {
+  const std::vector<Camera> cameras = test::SyntheticRig(6, 8);
+  const Eigen::Vector3d point(-0.4, 0.5, 1.6);
+  std::vector<Eigen::Vector2d> cam_points = CamPoints(cameras, point);
+  std::vector<double> scores(6, 1.0);
+  // Views 3..5 carry garbage that must be ignored because of their scores / coordinates.
+  cam_points[3] = Eigen::Vector2d(3.0, -2.0);
+  scores[3] = kNaN;
+  cam_points[4] = Eigen::Vector2d(-1.0, 4.0);
+  scores[4] = -0.5;
+  cam_points[5] = Eigen::Vector2d(kNaN, 0.0);
+  TriangulationStatus status = TriangulationStatus::kNotFinite;
+  const auto estimate = TriangulateDlt(test::Poses(cameras), cam_points, scores, {}, &status);
+  ASSERT_TRUE(estimate.has_value()) << TriangulationStatusName(status);
+  EXPECT_LT((*estimate - point).norm(), 1e-9);
+
+  // min_score drops views below it.
+  DltOptions strict;
+  strict.min_score = 0.5f;
+  scores = {1.0, 0.4, 0.45, kNaN, -0.5, 1.0};
+  EXPECT_FALSE(TriangulateDlt(test::Poses(cameras), cam_points, scores, strict, &status));
+  EXPECT_EQ(status, TriangulationStatus::kTooFewViews);  // only view 0 is left (5 is NaN)
+
+  std::fill(scores.begin(), scores.end(), 0.0);
+  EXPECT_FALSE(TriangulateDlt(test::Poses(cameras), cam_points, scores, {}, &status));
+  EXPECT_EQ(status, TriangulationStatus::kTooFewViews);
+}
+
+TEST(TriangulateDlt, NonFinitePose) {
+  std::vector<Camera> cameras = test::SyntheticRig(3, 9);
+  const std::vector<Eigen::Vector2d> cam_points = CamPoints(cameras, Eigen::Vector3d(0, 0, 1));
+  std::vector<Rigid3d> poses = test::Poses(cameras);
+  poses[1].translation.x() = std::numeric_limits<double>::infinity();
+  TriangulationStatus status = TriangulationStatus::kOk;
+  EXPECT_FALSE(TriangulateDlt(poses, cam_points, {}, {}, &status));
+  EXPECT_EQ(status, TriangulationStatus::kNotFinite);
+}
+
+TEST(TriangulateDlt, BadArgs) {
+  const std::vector<Camera> cameras = test::SyntheticRig(3, 9);
+  const std::vector<Rigid3d> poses = test::Poses(cameras);
+  const std::vector<Eigen::Vector2d> cam_points = CamPoints(cameras, Eigen::Vector3d(0, 0, 1));
+  EXPECT_NO_THROW(TriangulateDlt(poses, cam_points, {1, 1, 1}));
+  EXPECT_THROW(TriangulateDlt({poses[0], poses[1]}, cam_points, {}), std::invalid_argument);
+  EXPECT_THROW(TriangulateDlt(poses, cam_points, {1, 1}), std::invalid_argument);
+  DltOptions options;
+  options.min_score = -1.f;
+  EXPECT_THROW(TriangulateDlt(poses, cam_points, {}, options), std::invalid_argument);
+  options = {};
+  options.min_ray_angle_deg = 90.0;
+  EXPECT_THROW(TriangulateDlt(poses, cam_points, {}, options), std::invalid_argument);
+  options = {};
+  options.num_threads = -2;
+  EXPECT_THROW(TriangulateDlt(poses, cam_points, {}, options), std::invalid_argument);
+}
+
+TEST(DltOptions, CheckListsEveryProblem) {
+  EXPECT_TRUE(DltOptions{}.Check().empty());
+  DltOptions options;
+  options.min_score = std::numeric_limits<float>::quiet_NaN();
+  options.min_ray_angle_deg = -1.0;
+  options.num_threads = -1;
+  EXPECT_EQ(options.Check().size(), 3u);
+}
+
+// ---- Batched
+// -------------------------------------------------------------------------------------
+
+TEST(TriangulateDltBatch, Nominal) {
+  const int num_frames = 30;
+  const int num_joints = 17;
+  const std::vector<Camera> cameras = test::SyntheticRig(8, 31);
+  const std::vector<Eigen::Vector3d> points = test::RandomPoints(num_frames * num_joints, 32);
+  Keypoints2D keypoints = test::ProjectKeypoints(cameras, points, num_frames, num_joints, 0.0, 1);
+  // Frame 0: joint 0 seen by one camera only, joint 1 by two.
+  for (int c = 1; c < 8; ++c) keypoints.SetMissing(0, c, 0);
+  for (int c = 2; c < 8; ++c) keypoints.SetMissing(0, c, 1);
+  for (bool single_precision : {false, true}) {
+    DltOptions options;
+    options.single_precision = single_precision;
+    options.num_threads = 3;
+    const DltBatchResult result = TriangulateDltBatch(cameras, keypoints, options);
+    ASSERT_EQ(result.poses.num_frames(), num_frames);
+    ASSERT_EQ(result.poses.num_joints(), num_joints);
+    ASSERT_EQ(result.status.size(), static_cast<size_t>(num_frames * num_joints));
+    ASSERT_EQ(result.reproj_error_px.size(), static_cast<size_t>(num_frames * 8 * num_joints));
+    EXPECT_EQ(result.status_counts[static_cast<int>(TriangulationStatus::kOk)],
+              num_frames * num_joints - 1);
+    EXPECT_EQ(result.status_counts[static_cast<int>(TriangulationStatus::kTooFewViews)], 1);
+    EXPECT_EQ(result.num_undistort_failures, 0);
+    EXPECT_FALSE(result.poses.IsValid(0, 0));
+    EXPECT_EQ(result.status[0], static_cast<uint8_t>(TriangulationStatus::kTooFewViews));
+    // Float pixels (~1e-4 px at 2000 px) bound the accuracy; float math adds ~1e-6 relative.
+    const double tolerance_m = single_precision ? 5e-5 : 1e-5;
+    for (int f = 0; f < num_frames; ++f) {
+      for (int j = 0; j < num_joints; ++j) {
+        if (f == 0 && j == 0) continue;
+        ASSERT_TRUE(result.poses.IsValid(f, j)) << f << " " << j;
+        EXPECT_LT((result.poses.Position(f, j) - points[f * num_joints + j]).norm(), tolerance_m);
+        for (int c = 0; c < 8; ++c) {
+          const float error = result.reproj_error_px[keypoints.Offset(f, c, j) / 3];
+          if (keypoints.IsPresent(f, c, j)) {
+            EXPECT_LT(error, single_precision ? 0.05f : 0.01f) << f << " " << c << " " << j;
+          } else {
+            EXPECT_TRUE(std::isnan(error));
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(TriangulateDltBatch, UndistortionFailureDropsTheView) {
+  const std::vector<Camera> cameras = test::SyntheticRig(4, 41);
+  ASSERT_EQ(cameras[0].model_id, CameraModelId::kOpenCV);
+  const Eigen::Vector3d point(0.1, 0.2, 0.9);
+  Keypoints2D keypoints = test::ProjectKeypoints(cameras, {point}, 1, 1, 0.0, 1);
+  // Far beyond the fold of camera 0's distortion polynomial: undistortion cannot converge.
+  const Eigen::Vector2d bad_pixel(-20000.0, -20000.0);
+  UndistortStatus undistort_status;
+  cameras[0].CamFromImg(bad_pixel, &undistort_status);
+  ASSERT_FALSE(undistort_status.converged);
+  keypoints.Set(0, 0, 0, static_cast<float>(bad_pixel.x()), static_cast<float>(bad_pixel.y()), 1.f);
+  const DltBatchResult result = TriangulateDltBatch(cameras, keypoints);
+  EXPECT_EQ(result.num_undistort_failures, 1);
+  ASSERT_EQ(result.status[0], static_cast<uint8_t>(TriangulationStatus::kOk));
+  EXPECT_LT((result.poses.Position(0, 0) - point).norm(), 1e-5);
+  EXPECT_TRUE(std::isnan(result.reproj_error_px[0]));  // camera 0 was not used
+  EXPECT_LT(result.reproj_error_px[1], 0.01f);
+}
+
+TEST(TriangulateDltBatch, Empty) {
+  const std::vector<Camera> cameras = test::SyntheticRig(3, 1);
+  const DltBatchResult result = TriangulateDltBatch(cameras, Keypoints2D(0, 3, 17));
+  EXPECT_EQ(result.poses.num_frames(), 0);
+  EXPECT_TRUE(result.status.empty());
+  const DltBatchResult no_cameras = TriangulateDltBatch({}, Keypoints2D(2, 0, 5));
+  EXPECT_EQ(no_cameras.status_counts[static_cast<int>(TriangulationStatus::kTooFewViews)], 10);
+}
+
+TEST(TriangulateDltBatch, BadArgs) {
+  std::vector<Camera> cameras = test::SyntheticRig(3, 1);
+  const Keypoints2D keypoints(2, 3, 4);
+  EXPECT_NO_THROW(TriangulateDltBatch(cameras, keypoints));
+  EXPECT_THROW(TriangulateDltBatch({cameras[0], cameras[1]}, keypoints), std::invalid_argument);
+  DltOptions options;
+  options.min_score = -1.f;
+  EXPECT_THROW(TriangulateDltBatch(cameras, keypoints, options), std::invalid_argument);
+  cameras[1].params[0] = -3.0;
+  EXPECT_THROW(TriangulateDltBatch(cameras, keypoints), std::invalid_argument);
+}
+
+// ---- Dense core: double reference vs float kernel vs CUDA -----------------------------------
+
+struct DenseScene {
+  int num_frames = 0;
+  int num_cameras = 0;
+  int num_joints = 0;
+  std::vector<Eigen::Vector3d> points;
+  NormalisedObservations obs;
+  std::vector<float> obs_f;
+  std::vector<float> poses_f;
+};
+
+// Noisy keypoints (1 px) with missing views, low scores and a few joints seen once.
+DenseScene MakeDenseScene(int num_frames, int num_cameras, int num_joints, uint32_t seed) {
+  DenseScene scene;
+  scene.num_frames = num_frames;
+  scene.num_cameras = num_cameras;
+  scene.num_joints = num_joints;
+  const std::vector<Camera> cameras = test::SyntheticRig(num_cameras, seed);
+  scene.points = test::RandomPoints(num_frames * num_joints, seed + 1);
+  Keypoints2D keypoints =
+      test::ProjectKeypoints(cameras, scene.points, num_frames, num_joints, 1.0, seed + 2);
+  std::mt19937 rng(seed + 3);
+  std::uniform_real_distribution<float> unit(0.f, 1.f);
+  for (int f = 0; f < num_frames; ++f) {
+    for (int j = 0; j < num_joints; ++j) {
+      const bool nearly_unseen = (f * num_joints + j) % 23 == 4;
+      for (int c = 0; c < num_cameras; ++c) {
+        if (!keypoints.IsPresent(f, c, j)) continue;
+        if ((nearly_unseen && c > 0) || unit(rng) < 0.15f) {
+          keypoints.SetMissing(f, c, j);
+        } else {
+          keypoints.Set(
+              f, c, j, keypoints.x(f, c, j), keypoints.y(f, c, j), 0.2f + 0.8f * unit(rng));
+        }
+      }
+    }
+  }
+  scene.obs = PrepareNormalisedObservations(cameras, keypoints);
+  scene.obs_f.assign(scene.obs.values.begin(), scene.obs.values.end());
+  scene.poses_f.assign(scene.obs.cams_from_world.begin(), scene.obs.cams_from_world.end());
+  return scene;
+}
+
+// Float kernel vs double reference: 1e-4 of the scene scale (5 m), i.e. 0.5 mm, for joints seen
+// by >= 3 views; weakly posed joints (2 views, nearly opposite cameras) may add 1 % of their own
+// noise-induced error, since float rounding is amplified by the same conditioning.
+constexpr double kSceneScaleM = 5.0;
+constexpr double kFloatRelativeTolerance = 1e-4;
+
+TEST(TriangulateNormalised, FloatKernelMatchesDoubleReference) {
+  for (int num_cameras : {4, 8, 32}) {
+    for (int num_frames : {0, 1, 7, 1000}) {
+      for (int num_joints : {17, 0}) {
+        const DenseScene scene = MakeDenseScene(num_frames, num_cameras, num_joints, 100);
+        const size_t n = static_cast<size_t>(num_frames) * num_joints;
+        std::vector<double> reference(4 * n, kNaN);
+        std::vector<uint8_t> reference_status(n, 255);
+        std::vector<float> kernel(4 * n, std::numeric_limits<float>::quiet_NaN());
+        std::vector<uint8_t> kernel_status(n, 255);
+        const DltOptions options;
+        TriangulateNormalisedCpu(scene.obs.values.data(),
+                                 scene.obs.cams_from_world.data(),
+                                 num_frames,
+                                 num_cameras,
+                                 num_joints,
+                                 options,
+                                 reference.data(),
+                                 reference_status.data());
+        TriangulateNormalisedCpu(scene.obs_f.data(),
+                                 scene.poses_f.data(),
+                                 num_frames,
+                                 num_cameras,
+                                 num_joints,
+                                 options,
+                                 kernel.data(),
+                                 kernel_status.data());
+        int num_ok = 0;
+        double max_diff_well_posed = 0.0;  // joints seen by >= 3 views
+        double max_error_well_posed = 0.0;
+        for (size_t i = 0; i < n; ++i) {
+          ASSERT_EQ(reference_status[i], kernel_status[i]) << i;
+          ASSERT_LT(reference_status[i], kNumTriangulationStatus) << "kernel did not run: " << i;
+          const bool ok = reference_status[i] == 0;
+          ASSERT_EQ(reference[4 * i + 3], ok ? 1.0 : 0.0) << i;
+          ASSERT_EQ(kernel[4 * i + 3], ok ? 1.f : 0.f) << i;
+          if (!ok) {
+            // Seen once, or by two cameras facing each other across the joint.
+            EXPECT_TRUE(reference_status[i] == 1 || reference_status[i] == 2) << i;
+            continue;
+          }
+          ++num_ok;
+          const int frame = static_cast<int>(i) / num_joints;
+          const int joint = static_cast<int>(i) % num_joints;
+          int num_views = 0;
+          for (int c = 0; c < num_cameras; ++c) {
+            const int64_t offset = ((int64_t{frame} * num_cameras + c) * num_joints + joint) * 3;
+            num_views += scene.obs.values[offset + 2] > 0 ? 1 : 0;
+          }
+          const Eigen::Vector3d reference_point(
+              reference[4 * i], reference[4 * i + 1], reference[4 * i + 2]);
+          const Eigen::Vector3d kernel_point(kernel[4 * i], kernel[4 * i + 1], kernel[4 * i + 2]);
+          const double diff = (reference_point - kernel_point).norm();
+          const double error = (reference_point - scene.points[i]).norm();
+          // The error that 1 px of noise causes measures the geometric conditioning; float
+          // rounding is amplified by the same factor (squared through the normal matrix).
+          ASSERT_LT(diff, kFloatRelativeTolerance * kSceneScaleM + 1e-2 * error)
+              << i << ": " << num_views << " views";
+          if (num_views >= 3) {
+            max_diff_well_posed = std::max(max_diff_well_posed, diff);
+            max_error_well_posed = std::max(max_error_well_posed, error);
+          }
+        }
+        EXPECT_LT(max_diff_well_posed, kFloatRelativeTolerance * kSceneScaleM)
+            << num_cameras << " cameras, " << num_frames << " frames";
+        EXPECT_LT(max_error_well_posed, 0.05);  // 1 px noise: a few mm typical
+        if (n >= 1000) {
+          EXPECT_GT(num_ok, static_cast<int>(n * 9 / 10));
+        }
+      }
+    }
+  }
+}
+
+TEST(TriangulateNormalised, DeterministicAcrossThreads) {
+  const DenseScene scene = MakeDenseScene(301, 8, 17, 7);
+  const size_t n = 301 * 17;
+  std::vector<double> one(4 * n, kNaN);
+  std::vector<double> many(4 * n, kNaN);
+  std::vector<uint8_t> one_status(n, 255);
+  std::vector<uint8_t> many_status(n, 255);
+  DltOptions options;
+  options.num_threads = 1;
+  TriangulateNormalisedCpu(scene.obs.values.data(),
+                           scene.obs.cams_from_world.data(),
+                           301,
+                           8,
+                           17,
+                           options,
+                           one.data(),
+                           one_status.data());
+  options.num_threads = 5;
+  TriangulateNormalisedCpu(scene.obs.values.data(),
+                           scene.obs.cams_from_world.data(),
+                           301,
+                           8,
+                           17,
+                           options,
+                           many.data(),
+                           many_status.data());
+  EXPECT_EQ(one_status, many_status);
+  for (size_t i = 0; i < 4 * n; ++i) ASSERT_EQ(one[i], many[i]) << i;
+}
+
+TEST(TriangulateNormalised, BadArgs) {
+  float point[4];
+  uint8_t status;
+  EXPECT_THROW(TriangulateNormalisedCpu(
+                   static_cast<const float*>(nullptr), nullptr, -1, 2, 3, {}, point, &status),
+               std::invalid_argument);
+  DltOptions options;
+  options.min_ray_angle_deg = kNaN;
+  EXPECT_THROW(TriangulateNormalisedCpu(
+                   static_cast<const float*>(nullptr), nullptr, 0, 2, 3, options, point, &status),
+               std::invalid_argument);
+  EXPECT_THROW(TriangulateNormalisedCpu(
+                   static_cast<const float*>(nullptr), nullptr, 1, 2, 3, {}, point, &status),
+               std::invalid_argument);
+}
+
+TEST(TriangulateNormalisedCuda, MatchesCpu) {
+  if (!CudaDeviceAvailable()) GTEST_SKIP() << "no CUDA device (or built without CUDA)";
+  for (int num_frames : {0, 1, 7, 1000}) {
+    const DenseScene scene = MakeDenseScene(num_frames, 16, 17, 55);
+    const size_t n = static_cast<size_t>(num_frames) * 17;
+    std::vector<float> cpu(4 * n, std::numeric_limits<float>::quiet_NaN());
+    std::vector<float> gpu(4 * n, std::numeric_limits<float>::quiet_NaN());
+    std::vector<uint8_t> cpu_status(n, 255);
+    std::vector<uint8_t> gpu_status(n, 255);
+    TriangulateNormalisedCpu(scene.obs_f.data(),
+                             scene.poses_f.data(),
+                             num_frames,
+                             16,
+                             17,
+                             {},
+                             cpu.data(),
+                             cpu_status.data());
+    TriangulateNormalisedCuda(scene.obs_f.data(),
+                              scene.poses_f.data(),
+                              num_frames,
+                              16,
+                              17,
+                              {},
+                              gpu.data(),
+                              gpu_status.data());
+    for (size_t i = 0; i < n; ++i) {
+      ASSERT_EQ(cpu_status[i], gpu_status[i]) << i;
+      ASSERT_EQ(cpu[4 * i + 3], gpu[4 * i + 3]) << i;
+      // Same float math; FMA contraction and sqrt rounding may differ.
+      for (int k = 0; k < 3; ++k) {
+        ASSERT_NEAR(cpu[4 * i + k], gpu[4 * i + k], kFloatRelativeTolerance * kSceneScaleM) << i;
+      }
+    }
+  }
+}
+
+TEST(TriangulateNormalisedCuda, WithoutDeviceThrowsClearly) {
+  if (CudaDeviceAvailable()) GTEST_SKIP() << "a CUDA device is present";
+  const float obs[6] = {0, 0, 1, 0, 0, 1};
+  const float poses[24] = {};
+  float point[4];
+  uint8_t status;
+  EXPECT_THROW(TriangulateNormalisedCuda(obs, poses, 1, 2, 1, {}, point, &status), Error);
+}
+
+// ---- Throughput (not a correctness test; run with --gtest_also_run_disabled_tests) ------------
+
+TEST(DltThroughput, DISABLED_PrintJointsPerSecond) {
+  const int num_frames = 2000;
+  const int num_joints = 17;
+  const int all_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int num_cameras : {4, 8, 16, 32}) {
+    const DenseScene scene = MakeDenseScene(num_frames, num_cameras, num_joints, 900);
+    const size_t n = static_cast<size_t>(num_frames) * num_joints;
+    std::vector<double> points_d(4 * n);
+    std::vector<float> points_f(4 * n);
+    std::vector<uint8_t> status(n);
+    for (int threads : {1, all_threads}) {
+      DltOptions options;
+      options.num_threads = threads;
+      auto time_it = [&](auto&& run) {
+        run();  // warm-up
+        const auto start = std::chrono::steady_clock::now();
+        const int repeats = 3;
+        for (int r = 0; r < repeats; ++r) run();
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return repeats * static_cast<double>(n) / seconds;
+      };
+      const double double_rate = time_it([&] {
+        TriangulateNormalisedCpu(scene.obs.values.data(),
+                                 scene.obs.cams_from_world.data(),
+                                 num_frames,
+                                 num_cameras,
+                                 num_joints,
+                                 options,
+                                 points_d.data(),
+                                 status.data());
+      });
+      const double float_rate = time_it([&] {
+        TriangulateNormalisedCpu(scene.obs_f.data(),
+                                 scene.poses_f.data(),
+                                 num_frames,
+                                 num_cameras,
+                                 num_joints,
+                                 options,
+                                 points_f.data(),
+                                 status.data());
+      });
+      std::printf("DLT weighted  C=%2d  threads=%2d  double %.3g joints/s  float %.3g joints/s\n",
+                  num_cameras,
+                  threads,
+                  double_rate,
+                  float_rate);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace rigpose

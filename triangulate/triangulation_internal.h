@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Helpers shared by dlt.cc and robust_triangulation.cc (not a public API).
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+
+#include "core/camera.h"
+#include "core/camera_models.h"
+#include "triangulate/dlt.h"
+#include "triangulate/dlt_kernels.h"
+
+namespace rigpose::internal {
+
+template <typename T>
+kernels::DltKernelParams<T> MakeDltKernelParams(const DltOptions& options) {
+  constexpr double kPi = 3.14159265358979323846;
+  kernels::DltKernelParams<T> params;
+  params.weighted = options.weighted;
+  params.min_score = static_cast<T>(options.min_score);
+  params.min_sin_ray_angle = static_cast<T>(std::sin(options.min_ray_angle_deg * kPi / 180.0));
+  return params;
+}
+
+// Pixel distance between img_point and the projection of point3D_in_world through the full
+// camera model (pose packed as [R | t]); NaN when the point does not project (z <= 0).
+inline double ReprojErrorPx(const Camera& camera,
+                            const double* cam_from_world,
+                            const double* point3D_in_world,
+                            double img_x,
+                            double img_y) {
+  const double* p = cam_from_world;
+  const double* x = point3D_in_world;
+  const double cam_point[3] = {p[0] * x[0] + p[1] * x[1] + p[2] * x[2] + p[3],
+                               p[4] * x[0] + p[5] * x[1] + p[6] * x[2] + p[7],
+                               p[8] * x[0] + p[9] * x[1] + p[10] * x[2] + p[11]};
+  double projected[2];
+  if (!CameraModelImgFromCam(camera.model_id, camera.params.data(), cam_point, projected)) {
+    return NAN;
+  }
+  return std::hypot(projected[0] - img_x, projected[1] - img_y);
+}
+
+inline void CountStatuses(const std::vector<uint8_t>& status,
+                          std::array<int64_t, kNumTriangulationStatus>* counts) {
+  counts->fill(0);
+  for (const uint8_t s : status) {
+    if (s < kNumTriangulationStatus) ++(*counts)[s];
+  }
+}
+
+}  // namespace rigpose::internal
