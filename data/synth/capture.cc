@@ -723,9 +723,7 @@ SynthSummary WriteSynthCapture(const SynthOptions& options,
   WriteRig(scene.rig, partial + "/rig.yaml", rig_yaml);
   CalibWriteOptions rig_toml;
   rig_toml.format = CalibFormat::kAnipose;
-  rig_toml.force = true;  // fisheye cameras: anipose TOML has no model field, see the warning
-  std::vector<std::string> warnings;
-  WriteRig(scene.rig, partial + "/rig.toml", rig_toml, &warnings);
+  WriteRig(scene.rig, partial + "/rig.toml", rig_toml);  // fisheye cameras: fisheye = true
   WriteFileAtomic(partial + "/synth.yaml", SynthOptionsToYaml(options));
 
   // Ground truth.
