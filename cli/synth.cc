@@ -35,16 +35,12 @@ void RunSynth(const SynthCliOptions& cli, std::ostream& out, std::ostream& err) 
   if (cli.fps) o.frame_rate_hz = *cli.fps;
   if (cli.subjects) o.num_subjects = *cli.subjects;
   if (cli.motion) {
-    o.motions.clear();
-    std::stringstream list(*cli.motion);
-    std::string name;
-    while (std::getline(list, name, ',')) {
-      const auto kind = synth::ParseMotionKind(name);
-      if (!kind) {
-        throw UsageError("--motion '" + name + "' is not walk, squat, arm_circles, jump or turn");
-      }
-      o.motions.push_back(*kind);
+    std::string unknown;
+    const auto motions = synth::ParseMotionList(*cli.motion, &unknown);
+    if (!motions) {
+      throw UsageError("--motion '" + unknown + "' is not walk, squat, arm_circles, jump or turn");
     }
+    o.motions = *motions;
   }
   if (cli.bvh) o.bvh_path = *cli.bvh;
   if (cli.bvh_unit) o.bvh_unit_m = *cli.bvh_unit;
@@ -68,9 +64,7 @@ void RunSynth(const SynthCliOptions& cli, std::ostream& out, std::ostream& err) 
   o.force = cli.force;
   const auto problems = o.Problems();
   if (!problems.empty()) {
-    std::string message = "synth options:";
-    for (const auto& p : problems) message += "\n  - " + p;
-    throw UsageError(message);
+    throw UsageError(FormatProblems("synth options", problems));
   }
 
   const int64_t total =

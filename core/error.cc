@@ -23,6 +23,12 @@ void ThrowIo(const std::string& path,
   throw IoError(FormatLocation(path, line, key, message));
 }
 
+std::string FormatProblems(const std::string& heading, const std::vector<std::string>& problems) {
+  std::string message = heading + ":";
+  for (const std::string& p : problems) message += "\n  - " + p;
+  return message;
+}
+
 namespace internal {
 void ThrowCheckFailure(const char* file,
                        int line,

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace rigpose {
 
@@ -42,6 +43,9 @@ std::string FormatLocation(const std::string& path,
                            int line,
                            const std::string& key,
                            const std::string& message);
+
+// "heading:\n  - problem\n  - problem": one message for an options struct's Problems().
+std::string FormatProblems(const std::string& heading, const std::vector<std::string>& problems);
 
 [[noreturn]] void ThrowIo(const std::string& path,
                           int line,

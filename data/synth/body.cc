@@ -400,6 +400,24 @@ std::optional<MotionKind> ParseMotionKind(const std::string& name) {
   return std::nullopt;
 }
 
+std::optional<std::vector<MotionKind>> ParseMotionList(const std::string& list,
+                                                       std::string* bad_name) {
+  std::vector<MotionKind> kinds;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t end = std::min(list.find(',', start), list.size());
+    const std::string name = list.substr(start, end - start);
+    const auto kind = ParseMotionKind(name);
+    if (!kind) {
+      if (bad_name) *bad_name = name;
+      return std::nullopt;
+    }
+    kinds.push_back(*kind);
+    start = end + 1;
+  }
+  return kinds;
+}
+
 const char* MotionKindName(MotionKind kind) {
   switch (kind) {
     case MotionKind::kWalk:

@@ -73,6 +73,9 @@ enum class MotionKind { kWalk, kSquat, kArmCircles, kJump, kTurn };
 std::optional<MotionKind> ParseMotionKind(const std::string& name);  // walk, squat, arm_circles...
 const char* MotionKindName(MotionKind kind);
 const std::vector<MotionKind>& AllMotionKinds();
+// "walk,squat,...": the clips in order; nullopt with the offending name in `bad_name`.
+std::optional<std::vector<MotionKind>> ParseMotionList(const std::string& list,
+                                                       std::string* bad_name);
 
 // One subject performing procedural clips in sequence.
 struct ProceduralMotionOptions {

@@ -346,14 +346,10 @@ SynthOptions ReadSynthConfig(const std::string& path, const SynthOptions& base) 
     } else if (key == "subjects") {
       o.num_subjects = as_int();
     } else if (key == "motion") {
-      o.motions.clear();
-      std::stringstream list(as_string());
-      std::string name;
-      while (std::getline(list, name, ',')) {
-        const auto kind = ParseMotionKind(name);
-        if (!kind) bad("unknown motion '" + name + "' (walk, squat, arm_circles, jump, turn)");
-        o.motions.push_back(*kind);
-      }
+      std::string unknown;
+      const auto motions = ParseMotionList(as_string(), &unknown);
+      if (!motions) bad("unknown motion '" + unknown + "' (walk, squat, arm_circles, jump, turn)");
+      o.motions = *motions;
     } else if (key == "clip_duration") {
       o.clip_duration_s = as_double();
     } else if (key == "bvh") {
@@ -398,9 +394,7 @@ SynthOptions ReadSynthConfig(const std::string& path, const SynthOptions& base) 
 Scene BuildScene(const SynthOptions& options) {
   const auto problems = options.Problems();
   if (!problems.empty()) {
-    std::string message = "synth options:";
-    for (const auto& p : problems) message += "\n  - " + p;
-    throw InputError(message);
+    throw InputError(FormatProblems("synth options", problems));
   }
   SynthRigOptions rig_options = options.rig;
   rig_options.seed = options.seed;
@@ -687,9 +681,7 @@ SynthSummary WriteSynthCapture(const SynthOptions& options,
   const auto t_start = std::chrono::steady_clock::now();
   const auto problems = options.Problems();
   if (!problems.empty()) {
-    std::string message = "synth options:";
-    for (const auto& p : problems) message += "\n  - " + p;
-    throw InputError(message);
+    throw InputError(FormatProblems("synth options", problems));
   }
   if (out_dir.empty()) throw UsageError("give an output directory");
   std::error_code ec;

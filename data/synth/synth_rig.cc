@@ -149,9 +149,7 @@ Rigid3d LookAt(const Eigen::Vector3d& center_in_world,
 Rig MakeSynthRig(const SynthRigOptions& options) {
   const auto problems = options.Problems();
   if (!problems.empty()) {
-    std::string message = "synthetic rig options:";
-    for (const auto& p : problems) message += "\n  - " + p;
-    throw InputError(message);
+    throw InputError(FormatProblems("synthetic rig options", problems));
   }
   Rng rng(StreamSeed(options.seed, {0x716, 0}));
   const int n = options.num_cameras;
