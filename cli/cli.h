@@ -5,11 +5,13 @@
 // Exit codes: 0 success, 1 runtime or input error (bad file, bad data), 2 usage error.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -31,6 +33,7 @@ using Action = std::function<void()>;
 void RegisterVersion(CLI::App& app, Action& action);
 void RegisterCalib(CLI::App& app, Action& action);  // calib convert / calib info
 void RegisterSynth(CLI::App& app, Action& action);
+void RegisterTriangulate(CLI::App& app, Action& action);
 
 // ---- rigpose version --------------------------------------------------------------------
 void RunVersion(std::ostream& out);
@@ -80,5 +83,64 @@ struct SynthCliOptions {
   bool quiet = false;  // no progress bar
 };
 void RunSynth(const SynthCliOptions& options, std::ostream& out, std::ostream& err);
+
+// ---- rigpose triangulate --rig RIG --keypoints IN --out OUT --------------------------------
+struct TriangulateOptions {
+  std::string rig;
+  std::string rig_format = "auto";
+  std::string keypoints;              // OpenPose JSON tree or .npy [F][C][J][3] in rig camera order
+  std::string out;                    // .trc | .csv | .json | .npy
+  std::string method = "robust";      // dlt | weighted | robust
+  std::string refine = "frame";       // none | frame | sequence
+  double min_score = 0.3;             // Pose2Sim's likelihood_threshold_triangulation
+  double max_reproj_error_px = 15.0;  // robust inlier threshold (Pose2Sim's default too)
+  std::string refine_views = "inliers";  // inliers | all (the robust loss weighs outliers down)
+  std::string loss;                      // empty: RefineOptions default
+  std::optional<double> loss_scale_px, smoothness_weight, bone_length_weight;
+  std::string skeleton;  // empty: from the input
+  std::string person = "highest";
+  bool no_distortion = false;
+  double fps = 0.0;  // 0: 30 Hz in the output
+  bool y_up = false;
+  std::string reference;  // optional 3D poses (same frames and joints) -> MPJPE
+  int chunk_frames = 2000;
+  int threads = 0;
+  bool quiet = false;
+};
+
+struct TriangulateCameraStats {
+  std::string name;
+  int num_frames = 0;      // frames of the input for this camera
+  int64_t num_usable = 0;  // keypoints with score >= min score on triangulated joints
+  int64_t num_used = 0;    // of those, used by the final fit
+  double median_px = 0.0;  // reprojection error of the used views (0.01 px resolution)
+  double mean_px = 0.0;
+  double inlier_share = 0.0;   // num_used / num_usable
+  int64_t invalid_values = 0;  // NaN / negative scores or coordinates in the input (ignored)
+};
+
+struct TriangulateSummary {
+  int num_frames = 0;
+  int num_joints = 0;
+  int num_cameras = 0;
+  std::array<int64_t, 6> status_counts{};  // by TriangulationStatus
+  std::vector<TriangulateCameraStats> cameras;
+  std::vector<std::string> data_problems;  // one line each, also printed
+  int64_t invalid_values = 0;
+  int64_t num_hypotheses = 0;
+  int64_t refine_failed = 0;
+  int64_t refine_iterations = 0;
+  std::vector<double> bone_lengths_m;
+  double reference_mpjpe_m = 0.0;  // against TriangulateOptions::reference
+  int64_t reference_count = 0;
+  double refine_seconds = 0.0;
+  double seconds = 0.0;
+  std::string status_path, covariance_path, report_path;  // sidecars written beside OUT
+};
+// Writes OUT and beside it OUT-stem.status.npy (|u1 [F][J], TriangulationStatus),
+// OUT-stem.cov.npy (<f4 [F][J][6] covariance m², refined runs) and OUT-stem.report.json.
+TriangulateSummary RunTriangulate(const TriangulateOptions& options,
+                                  std::ostream& out,
+                                  std::ostream& err);
 
 }  // namespace rigpose::cli

@@ -20,6 +20,7 @@ int Main(int argc, char** argv) {
   RegisterVersion(app, action);
   RegisterCalib(app, action);
   RegisterSynth(app, action);
+  RegisterTriangulate(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <optional>
@@ -196,7 +198,10 @@ uint32_t ReadLittleEndian(const std::string& bytes, size_t offset, int num_bytes
   return value;
 }
 
-NpyArray ParseNpy(const std::string& path, const std::string& file) {
+// Parses the header from `file`, which holds at least the first bytes of the file (all of them
+// when the caller has them; file_size is the size of the whole file). Throws IoError for anything
+// malformed, including a data size that does not match the header.
+NpyHeader ParseNpyHeader(const std::string& path, const std::string& file, uint64_t file_size) {
   if (file.size() < kMagicSize + 2 || file.compare(0, kMagicSize, kMagic, kMagicSize) != 0) {
     std::string found = file.substr(0, std::min<size_t>(file.size(), 8));
     for (char& c : found) {
@@ -206,7 +211,7 @@ NpyArray ParseNpy(const std::string& path, const std::string& file) {
             0,
             "",
             "not a .npy file: expected the magic string \\x93NUMPY, found '" + found + "' (" +
-                std::to_string(file.size()) + " bytes)");
+                std::to_string(file_size) + " bytes)");
   }
   const int major = static_cast<unsigned char>(file[6]);
   const int minor = static_cast<unsigned char>(file[7]);
@@ -258,7 +263,7 @@ NpyArray ParseNpy(const std::string& path, const std::string& file) {
     ThrowIo(path, 0, "shape", "expected a tuple of integers in '" + header + "'");
   }
   const std::string& dtype_text = descr->second.text;
-  NpyArray array;
+  NpyHeader array;
   array.dtype = CanonicalDtype(dtype_text);
   if (array.dtype.empty()) {
     const bool big_endian = !dtype_text.empty() && dtype_text[0] == '>';
@@ -290,7 +295,7 @@ NpyArray ParseNpy(const std::string& path, const std::string& file) {
   }
   const size_t data_start = header_start + header_length;
   const uint64_t expected = static_cast<uint64_t>(count * item_size);
-  const uint64_t found = file.size() - data_start;
+  const uint64_t found = file_size - data_start;
   if (found != expected) {
     ThrowIo(path,
             0,
@@ -299,7 +304,23 @@ NpyArray ParseNpy(const std::string& path, const std::string& file) {
                 array.dtype + " needs " + std::to_string(expected) + " bytes, file has " +
                 std::to_string(found) + (found < expected ? " (truncated)" : ""));
   }
-  array.bytes.assign(file.begin() + static_cast<std::ptrdiff_t>(data_start), file.end());
+  array.data_offset = static_cast<int64_t>(data_start);
+  return array;
+}
+
+// Bytes needed to parse the header of a file starting with `prefix` (at least 12 bytes).
+size_t NpyHeaderEnd(const std::string& prefix) {
+  const int major = static_cast<unsigned char>(prefix[6]);
+  const int length_bytes = major == 1 ? 2 : 4;
+  return kMagicSize + 2 + length_bytes + ReadLittleEndian(prefix, kMagicSize + 2, length_bytes);
+}
+
+NpyArray ParseNpy(const std::string& path, const std::string& file) {
+  const NpyHeader header = ParseNpyHeader(path, file, file.size());
+  NpyArray array;
+  array.dtype = header.dtype;
+  array.shape = header.shape;
+  array.bytes.assign(file.begin() + static_cast<std::ptrdiff_t>(header.data_offset), file.end());
   return array;
 }
 
@@ -368,15 +389,70 @@ std::vector<double> NpyArray::AsDoubles() const {
 
 NpyArray ReadNpy(const std::string& path) { return ParseNpy(path, ReadFileToString(path)); }
 
-void WriteNpy(const std::string& path, const NpyArray& array) {
-  const int item_size = NpyItemSize(array.dtype);
-  RIGPOSE_CHECK(item_size > 0, "unsupported dtype '" << array.dtype << "'");
-  for (int64_t d : array.shape) RIGPOSE_CHECK(d >= 0, "negative dimension " << d);
-  RIGPOSE_CHECK(static_cast<int64_t>(array.bytes.size()) == array.NumElements() * item_size,
-                "bytes=" << array.bytes.size() << " expected=" << array.NumElements() * item_size);
+int64_t NpyHeader::NumElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
 
-  std::string dict = "{'descr': '" + array.dtype +
-                     "', 'fortran_order': False, 'shape': " + ShapeString(array.shape) + ", }";
+NpyHeader ReadNpyHeader(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) ThrowIo(path, 0, "", "cannot open for reading");
+  std::error_code ec;
+  const uint64_t file_size = std::filesystem::file_size(path, ec);
+  if (ec) ThrowIo(path, 0, "", "cannot read the file size (" + ec.message() + ")");
+  auto read_prefix = [&](uint64_t count) {
+    std::string prefix(static_cast<size_t>(std::min(count, file_size)), '\0');
+    in.seekg(0);
+    in.read(prefix.data(), static_cast<std::streamsize>(prefix.size()));
+    if (!in) ThrowIo(path, 0, "", "read failed");
+    return prefix;
+  };
+  std::string prefix = read_prefix(4096);
+  if (prefix.size() >= kMagicSize + 6 && prefix.compare(0, kMagicSize, kMagic, kMagicSize) == 0) {
+    const size_t end = NpyHeaderEnd(prefix);
+    if (end > prefix.size()) prefix = read_prefix(end);
+  }
+  return ParseNpyHeader(path, prefix, file_size);
+}
+
+NpyArray ReadNpyRows(const std::string& path,
+                     const NpyHeader& header,
+                     int64_t first_row,
+                     int64_t num_rows) {
+  RIGPOSE_CHECK(!header.shape.empty(), path << ": a scalar has no rows");
+  RIGPOSE_CHECK(first_row >= 0 && num_rows >= 0 && first_row + num_rows <= header.shape[0],
+                path << ": rows [" << first_row << ", " << first_row + num_rows
+                     << ") outside the array's " << header.shape[0]);
+  const int64_t row_bytes =
+      header.shape[0] == 0 ? 0 : header.NumElements() / header.shape[0] * NpyItemSize(header.dtype);
+  NpyArray array;
+  array.dtype = header.dtype;
+  array.shape = header.shape;
+  array.shape[0] = num_rows;
+  array.bytes.resize(static_cast<size_t>(row_bytes * num_rows));
+  if (array.bytes.empty()) return array;
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(header.data_offset + first_row * row_bytes);
+  in.read(array.bytes.data(), static_cast<std::streamsize>(array.bytes.size()));
+  if (!in) ThrowIo(path, 0, "", "read failed (was the file changed while reading?)");
+  return array;
+}
+
+NpyStreamWriter::NpyStreamWriter(const std::string& path,
+                                 const std::string& dtype,
+                                 const std::vector<int64_t>& shape)
+    : file_(path, /*binary=*/true) {
+  const int item_size = NpyItemSize(dtype);
+  RIGPOSE_CHECK(item_size > 0, "unsupported dtype '" << dtype << "'");
+  int64_t count = 1;
+  for (int64_t d : shape) {
+    RIGPOSE_CHECK(d >= 0, "negative dimension " << d);
+    count *= d;
+  }
+  expected_bytes_ = count * item_size;
+  std::string dict =
+      "{'descr': '" + dtype + "', 'fortran_order': False, 'shape': " + ShapeString(shape) + ", }";
   // Pad with spaces and a final newline so that magic + version + length + header is a multiple
   // of 64 bytes.
   auto padded = [&dict](size_t preamble) {
@@ -400,12 +476,49 @@ void WriteNpy(const std::string& path, const NpyArray& array) {
     out.push_back(static_cast<char>((length >> (8 * i)) & 0xff));
   }
   out += header;
-  out.append(array.bytes.begin(), array.bytes.end());
-  WriteFileAtomic(path, out);
+  file_.stream().write(out.data(), static_cast<std::streamsize>(out.size()));
+}
+
+void NpyStreamWriter::Append(const void* data, int64_t num_bytes) {
+  RIGPOSE_CHECK(
+      num_bytes >= 0 && written_bytes_ + num_bytes <= expected_bytes_,
+      "appending " << num_bytes << " bytes to " << written_bytes_ << " of " << expected_bytes_);
+  file_.stream().write(static_cast<const char*>(data), static_cast<std::streamsize>(num_bytes));
+  written_bytes_ += num_bytes;
+}
+
+void NpyStreamWriter::Commit() {
+  RIGPOSE_CHECK(written_bytes_ == expected_bytes_,
+                "wrote " << written_bytes_ << " of the " << expected_bytes_ << " data bytes");
+  file_.Commit();
+}
+
+void WriteNpy(const std::string& path, const NpyArray& array) {
+  const int item_size = NpyItemSize(array.dtype);
+  RIGPOSE_CHECK(item_size > 0, "unsupported dtype '" << array.dtype << "'");
+  for (int64_t d : array.shape) RIGPOSE_CHECK(d >= 0, "negative dimension " << d);
+  RIGPOSE_CHECK(static_cast<int64_t>(array.bytes.size()) == array.NumElements() * item_size,
+                "bytes=" << array.bytes.size() << " expected=" << array.NumElements() * item_size);
+  NpyStreamWriter writer(path, array.dtype, array.shape);
+  writer.Append(array.bytes.data(), static_cast<int64_t>(array.bytes.size()));
+  writer.Commit();
 }
 
 Keypoints2D ReadKeypointsNpy(const std::string& path) {
-  const NpyArray array = ReadNpy(path);
+  return ReadKeypointsNpyFrames(path, 0, -1);
+}
+
+Keypoints2D ReadKeypointsNpyFrames(const std::string& path,
+                                   int64_t first_frame,
+                                   int64_t max_frames) {
+  const NpyHeader header = ReadNpyHeader(path);
+  if (first_frame < 0)
+    throw UsageError(path + ": first frame " + std::to_string(first_frame) + " < 0");
+  const int64_t total = header.shape.empty() ? 0 : header.shape[0];
+  const int64_t begin = std::min(first_frame, total);
+  const int64_t count = max_frames < 0 ? total - begin : std::min(max_frames, total - begin);
+  const NpyArray array =
+      header.shape.empty() ? ReadNpy(path) : ReadNpyRows(path, header, begin, count);
   std::vector<int64_t> shape = array.shape;
   if (shape.size() == 3) shape.insert(shape.begin() + 1, 1);
   if (shape.size() != 4 || shape[3] != 3) {

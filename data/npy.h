@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/keypoints.h"
+#include "data/file_util.h"
 
 namespace rigpose {
 
@@ -35,6 +36,42 @@ int NpyItemSize(const std::string& dtype);
 // dtype, fortran_order=True, negative dimensions, data size different from the shape's.
 NpyArray ReadNpy(const std::string& path);
 
+// The header of a .npy file, validated against the file size.
+struct NpyHeader {
+  std::string dtype;
+  std::vector<int64_t> shape;
+  int64_t data_offset = 0;  // bytes before the data
+  int64_t NumElements() const;
+};
+
+// Reads and validates only the header (same errors as ReadNpy), for reading a long array in
+// slices with ReadNpyRows.
+NpyHeader ReadNpyHeader(const std::string& path);
+
+// Rows [first_row, first_row + num_rows) along axis 0 of the array whose header is `header`.
+// std::invalid_argument for a range outside the array or a scalar; IoError when reading fails.
+NpyArray ReadNpyRows(const std::string& path,
+                     const NpyHeader& header,
+                     int64_t first_row,
+                     int64_t num_rows);
+
+// Writes a .npy file whose shape is known up front, in pieces (bounded memory): the data bytes
+// are appended in C order and Commit() checks their count and renames the temporary file onto
+// `path`. An uncommitted writer leaves nothing behind.
+class NpyStreamWriter {
+ public:
+  NpyStreamWriter(const std::string& path,
+                  const std::string& dtype,
+                  const std::vector<int64_t>& shape);
+  void Append(const void* data, int64_t num_bytes);
+  void Commit();
+
+ private:
+  AtomicFileWriter file_;
+  int64_t expected_bytes_ = 0;
+  int64_t written_bytes_ = 0;
+};
+
 // Writes `array` atomically (format 1.0, or 2.0 when the header exceeds 65535 bytes; the header is
 // padded so the data starts at a multiple of 64 bytes, as NumPy does). Precondition: a supported
 // dtype and a byte count matching the shape (std::invalid_argument otherwise). IoError when the
@@ -45,6 +82,12 @@ void WriteNpy(const std::string& path, const NpyArray& array);
 // last axis (x px, y px, score). Camera names and skeleton are not stored in .npy and are left
 // empty. IoError (naming the path, shape and dtype found) for any other rank, dtype or last axis.
 Keypoints2D ReadKeypointsNpy(const std::string& path);
+// Frames [first_frame, first_frame + max_frames) of the same file (max_frames < 0: to the end;
+// a range past the end is clipped, so the result may have fewer frames), read without loading
+// the rest. UsageError for first_frame < 0.
+Keypoints2D ReadKeypointsNpyFrames(const std::string& path,
+                                   int64_t first_frame,
+                                   int64_t max_frames);
 
 // Writes the keypoint array as <f4 [F, C, J, 3] (the exact bytes of Keypoints2D::data()).
 // IoError when the file cannot be written.

@@ -40,7 +40,9 @@ struct RawFrame {
 struct RawFolder {
   std::string folder;
   std::string camera;
-  std::vector<RawFrame> frames;  // sorted by frame index
+  std::vector<RawFrame> frames;  // sorted by frame index; only those in the range read
+  int num_files = 0;             // .json files in the folder
+  int num_frames = 0;            // highest frame index + 1 over the whole folder
 };
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
@@ -185,7 +187,8 @@ RawFrame ParseFrameFile(const std::string& path, int frame) {
   return raw;
 }
 
-RawFolder LoadFolder(const std::string& folder) {
+// Lists `folder` and parses the files whose frame index is in [first_frame, end_frame).
+RawFolder LoadFolder(const std::string& folder, int64_t first_frame, int64_t end_frame) {
   RawFolder raw;
   raw.folder = folder;
   raw.camera = StripSuffix(FolderName(folder), kJsonSuffix);
@@ -214,8 +217,12 @@ RawFolder LoadFolder(const std::string& folder) {
                   existing->second);
     }
   }
-  for (const auto& [frame, path] : files) {
-    raw.frames.push_back(ParseFrameFile(path, static_cast<int>(frame)));
+  raw.num_files = static_cast<int>(files.size());
+  raw.num_frames = files.empty() ? 0 : static_cast<int>(files.rbegin()->first + 1);
+  for (auto it_file = files.lower_bound(first_frame);
+       it_file != files.end() && it_file->first < end_frame;
+       ++it_file) {
+    raw.frames.push_back(ParseFrameFile(it_file->second, static_cast<int>(it_file->first)));
   }
   return raw;
 }
@@ -258,10 +265,24 @@ void CheckOptions(const OpenPoseReadOptions& options) {
     throw UsageError("OpenPose person index must be >= 0, got " +
                      std::to_string(options.person_index));
   }
+  if (options.first_frame < 0) {
+    throw UsageError("OpenPose first frame must be >= 0, got " +
+                     std::to_string(options.first_frame));
+  }
 }
 
-int NumFrames(const RawFolder& folder) {
-  return folder.frames.empty() ? 0 : folder.frames.back().frame + 1;
+// Frames of the array read from folders (the range of `options`, clipped to the longest folder).
+int NumFramesRead(const std::vector<RawFolder>& folders, const OpenPoseReadOptions& options) {
+  int64_t total = 0;
+  for (const RawFolder& folder : folders) total = std::max<int64_t>(total, folder.num_frames);
+  const int64_t available = std::max<int64_t>(0, total - options.first_frame);
+  return static_cast<int>(
+      options.max_frames < 0 ? available : std::min<int64_t>(available, options.max_frames));
+}
+
+int64_t EndFrame(const OpenPoseReadOptions& options) {
+  return options.max_frames < 0 ? std::numeric_limits<int64_t>::max()
+                                : static_cast<int64_t>(options.first_frame) + options.max_frames;
 }
 
 bool JointIsValid(const double* v) {
@@ -277,8 +298,8 @@ void FillCamera(const RawFolder& folder,
                 OpenPoseCameraReport* report) {
   const int num_joints = skeleton.NumJoints();
   report->folder = folder.folder;
-  report->num_files = static_cast<int>(folder.frames.size());
-  report->num_frames = NumFrames(folder);
+  report->num_files = folder.num_files;
+  report->num_frames = folder.num_frames;
   for (const RawFrame& frame : folder.frames) {
     for (size_t p = 0; p < frame.people.size(); ++p) {
       const size_t count = frame.people[p].size();
@@ -326,7 +347,7 @@ void FillCamera(const RawFolder& folder,
       if (!JointIsValid(v)) {
         ++report->invalid_confidences;
       } else if (v[2] > 0.0) {
-        keypoints->Set(frame.frame,
+        keypoints->Set(frame.frame - options.first_frame,
                        camera,
                        j,
                        static_cast<float>(v[0]),
@@ -428,9 +449,9 @@ Keypoints2D ReadOpenPoseFolder(const std::string& folder,
                                OpenPoseCameraReport* report) {
   CheckOptions(options);
   std::vector<RawFolder> raw;
-  raw.push_back(LoadFolder(folder));
+  raw.push_back(LoadFolder(folder, options.first_frame, EndFrame(options)));
   const Skeleton& skeleton = ResolveSkeleton(raw, options);
-  Keypoints2D keypoints(NumFrames(raw[0]), 1, skeleton.NumJoints());
+  Keypoints2D keypoints(NumFramesRead(raw, options), 1, skeleton.NumJoints());
   keypoints.skeleton = skeleton.name;
   keypoints.camera_names = {raw[0].camera};
   OpenPoseCameraReport local;
@@ -478,10 +499,11 @@ Keypoints2D ReadOpenPoseTree(const std::string& root,
   }
 
   std::vector<RawFolder> raw;
-  for (const std::string& folder : folder_of) raw.push_back(LoadFolder(folder));
+  for (const std::string& folder : folder_of) {
+    raw.push_back(LoadFolder(folder, options.first_frame, EndFrame(options)));
+  }
   const Skeleton& skeleton = ResolveSkeleton(raw, options);
-  int num_frames = 0;
-  for (const RawFolder& r : raw) num_frames = std::max(num_frames, NumFrames(r));
+  const int num_frames = NumFramesRead(raw, options);
 
   Keypoints2D keypoints(num_frames, static_cast<int>(raw.size()), skeleton.NumJoints());
   keypoints.skeleton = skeleton.name;

@@ -28,6 +28,12 @@ struct OpenPoseReadOptions {
   enum class Person { kHighestConfidence, kIndex };
   Person person = Person::kHighestConfidence;
   int person_index = 0;
+  // Frame range read (for long captures read in chunks): files numbered first_frame ..
+  // first_frame + max_frames - 1 (max_frames < 0: to the end) become array frames 0, 1, ...
+  // Every folder is still listed, so the reports' num_files / num_frames describe whole folders,
+  // while the per-frame counts (frames_without_people, ...) describe the range read.
+  int first_frame = 0;
+  int max_frames = -1;
 };
 
 struct OpenPoseCameraReport {

@@ -177,45 +177,8 @@ std::vector<std::string> PoseJointNames(const Poses3D& poses) {
 }
 
 void WriteTrc(const std::string& path, const Poses3D& poses, const PosesWriteOptions& options) {
-  const std::vector<std::string> names = PoseJointNames(poses);
-  for (const std::string& name : names) {
-    RIGPOSE_CHECK(!name.empty() && name.find_first_of("\t\r\n") == std::string::npos,
-                  "marker name '" << name << "' is empty or has a tab or newline");
-  }
-  const double rate = EffectiveFrameRate(poses, options);
-  const double scale = 1.0 / MetresPerUnit(options.unit);
-  const std::string rate_text = FormatDouble(rate);
-  const std::string frames_text = std::to_string(poses.num_frames());
-
-  std::string out;
-  out += "PathFileType\t4\t(X/Y/Z)\t" + std::filesystem::path(path).filename().string() + "\n";
-  out +=
-      "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\t"
-      "OrigNumFrames\n";
-  out += rate_text + "\t" + rate_text + "\t" + frames_text + "\t" + std::to_string(names.size()) +
-         "\t" + UnitName(options.unit) + "\t" + rate_text + "\t0\t" + frames_text + "\n";
-  out += "Frame#\tTime";
-  for (const std::string& name : names) out += "\t" + name + "\t\t";
-  out += "\n\t";
-  for (size_t m = 1; m <= names.size(); ++m) {
-    const std::string k = std::to_string(m);
-    out += "\tX" + k + "\tY" + k + "\tZ" + k;
-  }
-  out += "\n";
-  for (int f = 0; f < poses.num_frames(); ++f) {
-    out += std::to_string(f + 1) + "\t" + FormatDouble((f + 1) / rate);
-    for (int j = 0; j < poses.num_joints(); ++j) {
-      if (!poses.IsValid(f, j)) {
-        out += "\t\t\t";
-        continue;
-      }
-      const Eigen::Vector3d p = poses.Position(f, j) * scale;
-      const Eigen::Vector3d q = options.y_up ? Eigen::Vector3d(p.y(), p.z(), p.x()) : p;
-      out += "\t" + FormatDouble(q.x()) + "\t" + FormatDouble(q.y()) + "\t" + FormatDouble(q.z());
-    }
-    out += "\n";
-  }
-  WriteFileAtomic(path, out);
+  RIGPOSE_CHECK(FileExtension(path) == ".trc", path << ": expected a .trc path");
+  WritePoses(path, poses, options);
 }
 
 Poses3D ReadTrc(const std::string& path, const PosesReadOptions& options) {
@@ -333,25 +296,8 @@ Poses3D ReadTrc(const std::string& path, const PosesReadOptions& options) {
 void WritePosesCsv(const std::string& path,
                    const Poses3D& poses,
                    const PosesWriteOptions& options) {
-  const std::vector<std::string> names = PoseJointNames(poses);
-  for (const std::string& name : names) {
-    RIGPOSE_CHECK(name.find_first_of(",\"\r\n") == std::string::npos,
-                  "joint name '" << name << "' has a comma, quote or newline");
-  }
-  std::string out = "frame,joint,x,y,z,valid\n";
-  for (int f = 0; f < poses.num_frames(); ++f) {
-    const std::string frame = std::to_string(f);
-    for (int j = 0; j < poses.num_joints(); ++j) {
-      out += frame + "," + names[j] + ",";
-      if (poses.IsValid(f, j)) {
-        const Eigen::Vector3d p = poses.Position(f, j);
-        out += FormatDouble(p.x()) + "," + FormatDouble(p.y()) + "," + FormatDouble(p.z()) + ",1\n";
-      } else {
-        out += ",,,0\n";
-      }
-    }
-  }
-  WriteFileAtomic(path, out);
+  RIGPOSE_CHECK(FileExtension(path) == ".csv", path << ": expected a .csv path");
+  WritePoses(path, poses, options);
 }
 
 Poses3D ReadPosesCsv(const std::string& path, const PosesReadOptions& options) {
@@ -481,28 +427,8 @@ Poses3D ReadPosesCsv(const std::string& path, const PosesReadOptions& options) {
 void WritePosesJson(const std::string& path,
                     const Poses3D& poses,
                     const PosesWriteOptions& options) {
-  nlohmann::json doc;
-  doc["format"] = kJsonFormat;
-  doc["version"] = 1;
-  doc["unit"] = "m";
-  doc["frame_rate_hz"] = EffectiveFrameRate(poses, options);
-  doc["skeleton"] = poses.skeleton;
-  doc["joint_names"] = PoseJointNames(poses);
-  nlohmann::json frames = nlohmann::json::array();
-  for (int f = 0; f < poses.num_frames(); ++f) {
-    nlohmann::json frame = nlohmann::json::array();
-    for (int j = 0; j < poses.num_joints(); ++j) {
-      if (poses.IsValid(f, j)) {
-        const Eigen::Vector3d p = poses.Position(f, j);
-        frame.push_back({p.x(), p.y(), p.z()});
-      } else {
-        frame.push_back(nullptr);
-      }
-    }
-    frames.push_back(std::move(frame));
-  }
-  doc["frames"] = std::move(frames);
-  WriteFileAtomic(path, doc.dump() + "\n");
+  RIGPOSE_CHECK(FileExtension(path) == ".json", path << ": expected a .json path");
+  WritePoses(path, poses, options);
 }
 
 Poses3D ReadPosesJson(const std::string& path, const PosesReadOptions& options) {
@@ -614,19 +540,146 @@ namespace {
 }
 }  // namespace
 
-void WritePoses(const std::string& path, const Poses3D& poses, const PosesWriteOptions& options) {
-  const std::string ext = FileExtension(path);
-  if (ext == ".trc") {
-    WriteTrc(path, poses, options);
-  } else if (ext == ".csv") {
-    WritePosesCsv(path, poses, options);
-  } else if (ext == ".json") {
-    WritePosesJson(path, poses, options);
-  } else if (ext == ".npy") {
-    WritePosesNpy(path, poses);
-  } else {
+PosesStreamWriter::PosesStreamWriter(const std::string& path,
+                                     int num_frames,
+                                     const Poses3D& metadata,
+                                     const PosesWriteOptions& options)
+    : path_(path),
+      format_(FileExtension(path)),
+      num_frames_(num_frames),
+      num_joints_(metadata.num_joints()),
+      options_(options) {
+  RIGPOSE_CHECK(num_frames >= 0, "num_frames=" << num_frames);
+  if (format_ != ".trc" && format_ != ".csv" && format_ != ".json" && format_ != ".npy") {
     ThrowUnknownExtension(path);
   }
+  names_ = PoseJointNames(metadata);
+  rate_ = EffectiveFrameRate(metadata, options);
+  if (format_ == ".npy") {
+    npy_ = std::make_unique<NpyStreamWriter>(
+        path, "<f8", std::vector<int64_t>{num_frames, num_joints_, 4});
+    return;
+  }
+  file_ = std::make_unique<AtomicFileWriter>(path);
+  std::string out;
+  if (format_ == ".trc") {
+    for (const std::string& name : names_) {
+      RIGPOSE_CHECK(!name.empty() && name.find_first_of("\t\r\n") == std::string::npos,
+                    "marker name '" << name << "' is empty or has a tab or newline");
+    }
+    const std::string rate_text = FormatDouble(rate_);
+    const std::string frames_text = std::to_string(num_frames);
+    out += "PathFileType\t4\t(X/Y/Z)\t" + std::filesystem::path(path).filename().string() + "\n";
+    out +=
+        "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\t"
+        "OrigNumFrames\n";
+    out += rate_text + "\t" + rate_text + "\t" + frames_text + "\t" +
+           std::to_string(names_.size()) + "\t" + UnitName(options.unit) + "\t" + rate_text +
+           "\t0\t" + frames_text + "\n";
+    out += "Frame#\tTime";
+    for (const std::string& name : names_) out += "\t" + name + "\t\t";
+    out += "\n\t";
+    for (size_t m = 1; m <= names_.size(); ++m) {
+      const std::string k = std::to_string(m);
+      out += "\tX" + k + "\tY" + k + "\tZ" + k;
+    }
+    out += "\n";
+  } else if (format_ == ".csv") {
+    for (const std::string& name : names_) {
+      RIGPOSE_CHECK(name.find_first_of(",\"\r\n") == std::string::npos,
+                    "joint name '" << name << "' has a comma, quote or newline");
+    }
+    out = "frame,joint,x,y,z,valid\n";
+  } else {  // .json: the header object without its closing brace, then "frames": [...]}
+    nlohmann::json doc;
+    doc["format"] = kJsonFormat;
+    doc["version"] = 1;
+    doc["unit"] = "m";
+    doc["frame_rate_hz"] = rate_;
+    doc["skeleton"] = metadata.skeleton;
+    doc["joint_names"] = names_;
+    out = doc.dump();
+    out.pop_back();  // '}'
+    out += ",\"frames\":[";
+  }
+  file_->stream() << out;
+}
+
+PosesStreamWriter::~PosesStreamWriter() = default;
+
+void PosesStreamWriter::Append(const Poses3D& chunk) {
+  RIGPOSE_CHECK(chunk.num_joints() == num_joints_,
+                "chunk has " << chunk.num_joints() << " joints, the file " << num_joints_);
+  RIGPOSE_CHECK(frames_written_ + chunk.num_frames() <= num_frames_,
+                "appending " << chunk.num_frames() << " frames to " << frames_written_ << " of "
+                             << num_frames_);
+  if (npy_) {
+    npy_->Append(chunk.data(), chunk.size() * static_cast<int64_t>(sizeof(double)));
+    frames_written_ += chunk.num_frames();
+    return;
+  }
+  const double scale = 1.0 / MetresPerUnit(options_.unit);
+  std::string out;
+  for (int f = 0; f < chunk.num_frames(); ++f) {
+    const int frame = frames_written_ + f;
+    if (format_ == ".trc") {
+      out += std::to_string(frame + 1) + "\t" + FormatDouble((frame + 1) / rate_);
+      for (int j = 0; j < num_joints_; ++j) {
+        if (!chunk.IsValid(f, j)) {
+          out += "\t\t\t";
+          continue;
+        }
+        const Eigen::Vector3d p = chunk.Position(f, j) * scale;
+        const Eigen::Vector3d q = options_.y_up ? Eigen::Vector3d(p.y(), p.z(), p.x()) : p;
+        out += "\t" + FormatDouble(q.x()) + "\t" + FormatDouble(q.y()) + "\t" + FormatDouble(q.z());
+      }
+      out += "\n";
+    } else if (format_ == ".csv") {
+      const std::string frame_text = std::to_string(frame);
+      for (int j = 0; j < num_joints_; ++j) {
+        out += frame_text + "," + names_[j] + ",";
+        if (chunk.IsValid(f, j)) {
+          const Eigen::Vector3d p = chunk.Position(f, j);
+          out +=
+              FormatDouble(p.x()) + "," + FormatDouble(p.y()) + "," + FormatDouble(p.z()) + ",1\n";
+        } else {
+          out += ",,,0\n";
+        }
+      }
+    } else {
+      out += frame == 0 ? "[" : ",[";
+      for (int j = 0; j < num_joints_; ++j) {
+        if (j > 0) out += ",";
+        if (chunk.IsValid(f, j)) {
+          const Eigen::Vector3d p = chunk.Position(f, j);
+          out += "[" + FormatDouble(p.x()) + "," + FormatDouble(p.y()) + "," + FormatDouble(p.z()) +
+                 "]";
+        } else {
+          out += "null";
+        }
+      }
+      out += "]";
+    }
+  }
+  file_->stream() << out;
+  frames_written_ += chunk.num_frames();
+}
+
+void PosesStreamWriter::Commit() {
+  RIGPOSE_CHECK(frames_written_ == num_frames_,
+                path_ << ": wrote " << frames_written_ << " of " << num_frames_ << " frames");
+  if (npy_) {
+    npy_->Commit();
+    return;
+  }
+  if (format_ == ".json") file_->stream() << "]}\n";
+  file_->Commit();
+}
+
+void WritePoses(const std::string& path, const Poses3D& poses, const PosesWriteOptions& options) {
+  PosesStreamWriter writer(path, poses.num_frames(), poses, options);
+  writer.Append(poses);
+  writer.Commit();
 }
 
 Poses3D ReadPoses(const std::string& path, const PosesReadOptions& options) {

@@ -6,11 +6,14 @@
 // names (GetSkeleton(poses.skeleton)), else "J0", "J1", ... (see PoseJointNames).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/keypoints.h"
 #include "core/units.h"
+#include "data/file_util.h"
+#include "data/npy.h"
 
 namespace rigpose {
 
@@ -83,6 +86,41 @@ void WritePosesJson(const std::string& path,
 // the wrong type, or a frame whose length differs from joint_names.
 Poses3D ReadPosesJson(const std::string& path,
                       const PosesReadOptions& options = PosesReadOptions());
+
+// Writes a 3D poses file frame chunk by frame chunk (bounded memory on long captures), in any
+// of the formats above (by extension, exactly the bytes the whole-file writers produce: they are
+// this writer with one chunk). The frame count is declared up front (TRC and .npy headers hold
+// it); frames go to a temporary file beside `path` that Commit() renames onto it, so an error or
+// an uncommitted writer leaves nothing behind. `metadata` gives the joint count and names, the
+// skeleton and the frame rate (its frames are not written). UsageError for an unknown extension;
+// std::invalid_argument for bad joint names, a chunk with another joint count, more frames than
+// declared, or Commit() before every frame is written; IoError when writing fails.
+class PosesStreamWriter {
+ public:
+  PosesStreamWriter(const std::string& path,
+                    int num_frames,
+                    const Poses3D& metadata,
+                    const PosesWriteOptions& options = PosesWriteOptions());
+  ~PosesStreamWriter();
+  PosesStreamWriter(const PosesStreamWriter&) = delete;
+  PosesStreamWriter& operator=(const PosesStreamWriter&) = delete;
+
+  void Append(const Poses3D& chunk);
+  void Commit();
+  int frames_written() const { return frames_written_; }
+
+ private:
+  std::string path_;
+  std::string format_;  // extension
+  int num_frames_ = 0;
+  int num_joints_ = 0;
+  PosesWriteOptions options_;
+  std::vector<std::string> names_;
+  double rate_ = 30.0;
+  int frames_written_ = 0;
+  std::unique_ptr<AtomicFileWriter> file_;
+  std::unique_ptr<NpyStreamWriter> npy_;
+};
 
 // Dispatch on the extension: .trc, .csv, .json, .npy (WritePosesNpy / ReadPosesNpy: no metadata;
 // only PosesReadOptions::skeleton applies). UsageError naming the extension and listing the

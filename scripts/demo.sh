@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The main job on the embedded sample: render a synthetic calibrated capture (rigpose synth
 # --preset demo), inspect its rig, convert it through every writable format of the field
-# (anipose in mm, Pose2Sim, FreeMoCap, EasyMocap) and back, and check that nothing moved.
+# (anipose in mm, Pose2Sim, FreeMoCap, EasyMocap) and back, check that nothing moved, and
+# triangulate its 2D keypoints into a TRC compared with the 3D ground truth.
 # Grows with every stage (triangulation, detection, reconstruction).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,4 +30,10 @@ mkdir -p "$OUT/easymocap"
 echo
 echo "round trip rigpose -> anipose(mm) -> Pose2Sim -> FreeMoCap -> EasyMocap -> rigpose:"
 "$RIGPOSE" calib compare "$OUT/capture/rig.yaml" "$OUT/back.yaml" --max-center-difference 1e-9
+echo
+# 3. Triangulate the capture's 2D keypoints (robust DLT + Ceres sequence refinement) into a TRC
+#    and compare it with the 3D ground truth.
+"$RIGPOSE" triangulate --rig "$OUT/capture/rig.yaml" \
+  --keypoints "$OUT/capture/gt/subject_00/keypoints2d.npy" --out "$OUT/poses.trc" \
+  --method robust --refine sequence --reference "$OUT/capture/gt/subject_00/poses3d.npy" --quiet
 echo "demo: OK"

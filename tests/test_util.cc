@@ -57,4 +57,14 @@ int CountEntries(const std::string& dir) {
   return n;
 }
 
+const std::map<std::string, int>& Pose2SimMarkerToBody25b() {
+  static const std::map<std::string, int> map = {
+      {"RHip", 12},      {"RKnee", 14}, {"RAnkle", 16}, {"RBigToe", 22},  {"RSmallToe", 23},
+      {"RHeel", 24},     {"LHip", 11},  {"LKnee", 13},  {"LAnkle", 15},   {"LBigToe", 19},
+      {"LSmallToe", 20}, {"LHeel", 21}, {"Neck", 17},   {"Head", 18},     {"Nose", 0},
+      {"RShoulder", 6},  {"RElbow", 8}, {"RWrist", 10}, {"LShoulder", 5}, {"LElbow", 7},
+      {"LWrist", 9}};
+  return map;
+}
+
 }  // namespace rigpose::test

@@ -2,6 +2,7 @@
 // Helpers shared by the test binaries: paths to ../shared/data and scratch directories.
 #pragma once
 
+#include <map>
 #include <string>
 
 namespace rigpose::test {
@@ -17,6 +18,8 @@ void WriteText(const std::string& path, const std::string& text);
 std::string ReadText(const std::string& path);
 // Names of the entries of a directory (for "nothing half-written" checks).
 int CountEntries(const std::string& dir);
+// Pose2Sim demo: TRC marker name -> BODY_25B joint index (shared/data/pose2sim_demo/README.md).
+const std::map<std::string, int>& Pose2SimMarkerToBody25b();
 
 }  // namespace rigpose::test
 

@@ -29,6 +29,9 @@ std::vector<std::string> RobustOptions::Check() const {
   }
   if (min_inliers < 2) add("min_inliers = ", min_inliers, " must be >= 2");
   if (refine_iterations < 0) add("refine_iterations = ", refine_iterations, " must be >= 0");
+  if (!(confidence > 0.0 && confidence <= 1.0)) {
+    add("confidence = ", confidence, " must be in (0, 1]");
+  }
   for (const std::string& problem : dlt.Check()) add("dlt.", problem);
   return problems;
 }
@@ -79,18 +82,23 @@ struct JointViews {
 };
 
 // Marks views of `views` within the threshold of point3D_in_world; returns the count and adds
-// the squared inlier errors to *cost.
+// the squared inlier errors to *cost. Stops early (returning a count < must_reach) as soon as
+// must_reach inliers can no longer be reached.
 int SelectInliers(const std::vector<Camera>& cameras,
                   const JointViews& joint,
                   const std::vector<int>& views,
                   const double* point3D_in_world,
                   double max_error_px,
                   std::vector<uint8_t>* mask,
-                  double* cost) {
+                  double* cost,
+                  int must_reach = 0) {
   std::fill(mask->begin(), mask->end(), uint8_t{0});
   int count = 0;
+  int remaining = static_cast<int>(views.size());
   *cost = 0.0;
   for (const int v : views) {
+    if (count + remaining < must_reach) return count;
+    --remaining;
     const double error = internal::ReprojErrorPx(cameras[v],
                                                  joint.cams_from_world + 12 * v,
                                                  point3D_in_world,
@@ -141,6 +149,19 @@ void ChoosePairs(int num_usable,
   }
 }
 
+// RANSAC's stopping rule (Fischler & Bolles 1981; Hartley & Zisserman §4.7.1): with an inlier
+// ratio w = inliers / n, a random pair is all-inlier with probability p = w (w n − 1) / (n − 1);
+// after N pairs the chance of never having drawn one is (1 − p)^N, so N = log(1 − confidence) /
+// log(1 − p) pairs suffice.
+int64_t RequiredHypotheses(int num_inliers, int num_usable, double confidence) {
+  if (confidence >= 1.0 || num_inliers < 2) return std::numeric_limits<int64_t>::max();
+  const double n = num_usable;
+  const double p = (num_inliers / n) * (num_inliers - 1.0) / (n - 1.0);
+  if (p >= 1.0) return 1;
+  const double needed = std::ceil(std::log(1.0 - confidence) / std::log1p(-p));
+  return needed > 1e9 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(needed);
+}
+
 RobustPointOutput TriangulateJointRobust(const std::vector<Camera>& cameras,
                                          const JointViews& joint,
                                          const RobustOptions& options,
@@ -168,6 +189,7 @@ RobustPointOutput TriangulateJointRobust(const std::vector<Camera>& cameras,
   int best_count = -1;
   double best_cost = std::numeric_limits<double>::infinity();
   double best_point[3] = {NAN, NAN, NAN};
+  int64_t required_hypotheses = std::numeric_limits<int64_t>::max();
   TriangulationStatus first_failure = TriangulationStatus::kOk;
   for (const auto& [a, b] : scratch->pairs) {
     const int va = views[a];
@@ -188,15 +210,23 @@ RobustPointOutput TriangulateJointRobust(const std::vector<Camera>& cameras,
       continue;
     }
     double cost = 0.0;
-    const int count = SelectInliers(
-        cameras, joint, views, point, options.max_reproj_error_px, &scratch->candidate, &cost);
+    const int count = SelectInliers(cameras,
+                                    joint,
+                                    views,
+                                    point,
+                                    options.max_reproj_error_px,
+                                    &scratch->candidate,
+                                    &cost,
+                                    /*must_reach=*/best_count);
     if (count > best_count || (count == best_count && cost < best_cost)) {
       best_count = count;
       best_cost = cost;
       std::copy(point, point + 3, best_point);
       scratch->best_inliers.swap(scratch->candidate);
+      required_hypotheses = RequiredHypotheses(best_count, num_usable, options.confidence);
     }
     if (best_count == num_usable) break;  // nothing can beat "every view agrees"
+    if (out.num_hypotheses >= required_hypotheses) break;  // confident enough (see header)
   }
   if (best_count < 0) {
     out.status = first_failure;  // no pair produced a point: report why

@@ -7,6 +7,8 @@
 //      so the result does not depend on threads or run);
 //   2. inliers: views whose keypoint lies within max_reproj_error_px of the hypothesis projected
 //      through the FULL camera model (distortion included), in pixels;
+//      Hypotheses stop early once the best inlier ratio makes another all-inlier pair unlikely
+//      to be missing (options.confidence);
 //   3. the hypothesis with most inliers (ties: smallest sum of squared inlier errors) wins; its
 //      inliers are refitted by weighted DLT, inliers recomputed, refitted again
 //      (refine_iterations times at most, stopping when the set no longer changes).
@@ -38,6 +40,11 @@ struct RobustOptions {
   int max_pair_hypotheses = 32;
   // A joint needs at least this many inlier views (>= 2).
   int min_inliers = 2;
+  // Adaptive stop: no more hypotheses once the chance that none of those tried was an all-inlier
+  // pair, given the best inlier ratio so far, is below 1 − confidence (the RANSAC rule). The
+  // first pairs are the highest-score views, so clean joints stop after one hypothesis.
+  // 1 = always spend the whole budget.
+  double confidence = 0.999;
   // Refit / re-select rounds after the best hypothesis (0: keep the 2-view point).
   int refine_iterations = 2;
   // Seed of the pair sample (only used when not every pair fits in the budget).

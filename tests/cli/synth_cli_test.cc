@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // rigpose synth: exit codes, messages, nothing left behind on failure, the written capture usable
 // by the other commands.
-#include <sys/wait.h>
-
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -15,31 +13,15 @@
 #include "core/keypoints.h"
 #include "data/calib_io.h"
 #include "data/npy.h"
+#include "tests/cli/rigpose_process.h"
 #include "tests/test_util.h"
 
 namespace rigpose::cli {
 namespace {
 namespace fs = std::filesystem;
 
-struct Outcome {
-  int exit_code = -1;
-  std::string output;
-};
-
-Outcome Rigpose(const std::string& args) {
-  const std::string command = std::string(RIGPOSE_BINARY_DIR) + "/cli/rigpose " + args + " 2>&1";
-  Outcome result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer{};
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
-    result.output.append(buffer.data(), n);
-  }
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using test::Outcome;
+using test::Rigpose;
 
 // Nothing named OUT or OUT.partial-* next to it.
 void ExpectNothingLeft(const std::string& dir, const std::string& name) {

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <limits>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -237,6 +239,49 @@ TEST(ReadKeypointsNpy, RoundTrip) {
   ASSERT_EQ(back.num_cameras(), 2);
   ASSERT_EQ(back.num_joints(), 5);
   EXPECT_EQ(std::memcmp(back.data(), keypoints.data(), sizeof(float) * keypoints.size()), 0);
+}
+
+TEST(ReadKeypointsNpyFrames, SlicesMatchTheWholeArray) {
+  Keypoints2D keypoints(7, 2, 3);
+  for (int64_t i = 0; i < keypoints.size(); ++i) keypoints.data()[i] = 0.5f * i;
+  const std::string path = test::ScratchDir("npy_frames") + "/k.npy";
+  WriteKeypointsNpy(path, keypoints);
+  const NpyHeader header = ReadNpyHeader(path);
+  EXPECT_EQ(header.shape, std::vector<int64_t>({7, 2, 3, 3}));
+  EXPECT_EQ(header.data_offset % 64, 0);
+  for (const auto& [first, count, expected] : std::vector<std::tuple<int, int, int>>{
+           {0, 3, 3}, {3, 3, 3}, {6, 3, 1}, {7, 3, 0}, {2, -1, 5}}) {
+    const Keypoints2D chunk = ReadKeypointsNpyFrames(path, first, count);
+    ASSERT_EQ(chunk.num_frames(), expected) << first;
+    ASSERT_EQ(chunk.num_cameras(), 2);
+    for (int64_t i = 0; i < chunk.size(); ++i) {
+      ASSERT_EQ(chunk.data()[i], keypoints.data()[keypoints.Offset(first, 0, 0) + i]);
+    }
+  }
+  EXPECT_THROW(ReadKeypointsNpyFrames(path, -1, 2), UsageError);
+  // A truncated file fails at the header check, before any slice is read.
+  const std::string bytes = test::ReadText(path);
+  test::WriteText(path, bytes.substr(0, bytes.size() - 4));
+  EXPECT_THROW(ReadNpyHeader(path), IoError);
+}
+
+TEST(NpyStreamWriter, PiecesAndUncommitted) {
+  const std::string dir = test::ScratchDir("npy_stream");
+  {
+    NpyStreamWriter writer(dir + "/a.npy", "<i4", {2, 3});
+    const int32_t first[3] = {1, 2, 3};
+    const int32_t second[3] = {4, 5, 6};
+    writer.Append(first, sizeof(first));
+    EXPECT_THROW(writer.Commit(), std::invalid_argument);  // 3 of 6 values
+    writer.Append(second, sizeof(second));
+    EXPECT_THROW(writer.Append(second, sizeof(second)), std::invalid_argument);
+    writer.Commit();
+  }
+  const NpyArray array = ReadNpy(dir + "/a.npy");
+  EXPECT_EQ(array.AsDoubles(), std::vector<double>({1, 2, 3, 4, 5, 6}));
+  { NpyStreamWriter abandoned(dir + "/b.npy", "<f8", {4}); }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/b.npy"));
+  EXPECT_EQ(test::CountEntries(dir), 1);
 }
 
 TEST(ReadKeypointsNpy, ThreeDimensionalIsOneCameraAndF8) {

@@ -216,6 +216,38 @@ TEST(ReadOpenPoseTree, UnevenCameras) {
   EXPECT_TRUE(k.IsPresent(5, 1, 0));
 }
 
+TEST(ReadOpenPoseTree, FrameRangeReadsChunks) {
+  const std::string root = MakeTree("tree");
+  test::WriteText(root + "/cam02_json/cam02.0005.json", Frame({Person(17, 1, 0.9)}));
+  const Keypoints2D all = ReadOpenPoseTree(root, nullptr, {}, nullptr);
+  OpenPoseReadOptions options;
+  options.skeleton = "coco17";
+  for (int first : {0, 2, 4}) {
+    options.first_frame = first;
+    options.max_frames = 2;
+    OpenPoseReadReport report;
+    const Keypoints2D chunk = ReadOpenPoseTree(root, nullptr, options, &report);
+    ASSERT_EQ(chunk.num_frames(), 2) << first;
+    EXPECT_EQ(report.cameras[1].num_frames, 6);  // whole folder
+    EXPECT_EQ(report.cameras[1].num_files, 4);
+    for (int f = 0; f < 2; ++f) {
+      for (int c = 0; c < 2; ++c) {
+        for (int j = 0; j < 17; ++j) {
+          ASSERT_EQ(chunk.x(f, c, j), all.x(first + f, c, j));
+          ASSERT_EQ(chunk.score(f, c, j), all.score(first + f, c, j));
+        }
+      }
+    }
+  }
+  options.first_frame = 5;
+  options.max_frames = 10;  // clipped to the end
+  EXPECT_EQ(ReadOpenPoseTree(root, nullptr, options, nullptr).num_frames(), 1);
+  options.first_frame = 9;
+  EXPECT_EQ(ReadOpenPoseTree(root, nullptr, options, nullptr).num_frames(), 0);
+  options.first_frame = -1;
+  EXPECT_THROW(ReadOpenPoseTree(root, nullptr, options, nullptr), UsageError);
+}
+
 TEST(ReadOpenPoseTree, FolderWithoutSuffix) {
   const std::string root = MakeTree("tree");
   fs::create_directory(root + "/cam03");

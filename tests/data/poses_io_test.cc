@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "data/poses_io.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <random>
@@ -309,6 +310,41 @@ TEST(ReadPosesCsv, NonNumericCell) {
                        {dir + "/p.csv:2", "key 'y'", "'two'"});
   test::WriteText(dir + "/q.csv", "frame,joint,x,y,z,valid\n0,nose,1,2,3,1\n0,nose,1,2,3,1\n");
   ExpectError<IoError>([&] { ReadPosesCsv(dir + "/q.csv"); }, {"appears twice"});
+}
+
+TEST(PosesStreamWriter, ChunksGiveTheSameBytesInEveryFormat) {
+  const std::string dir = test::ScratchDir("poses_stream");
+  const std::string whole_dir = test::ScratchDir("poses_stream_whole");
+  Poses3D poses = MakePoses(9, 4);
+  poses.SetInvalid(3, 2);
+  poses.joint_names = {"a", "b", "c", "d"};
+  for (const std::string ext : {".trc", ".csv", ".json", ".npy"}) {
+    WritePoses(whole_dir + "/p" + ext, poses);
+    PosesStreamWriter writer(dir + "/p" + ext, 9, poses);
+    for (int first = 0; first < 9; first += 4) {
+      const int count = std::min(4, 9 - first);
+      Poses3D chunk(count, 4);
+      std::copy(poses.data() + poses.Offset(first, 0),
+                poses.data() + poses.Offset(first, 0) + 16 * count,
+                chunk.data());
+      writer.Append(chunk);
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir + "/p" + ext)) << "visible before Commit";
+    writer.Commit();
+    EXPECT_EQ(test::ReadText(dir + "/p" + ext), test::ReadText(whole_dir + "/p" + ext)) << ext;
+    ExpectSamePoses(ReadPoses(dir + "/p" + ext), poses, 0.0);
+  }
+  // Too few frames, too many frames, a chunk with another joint count; nothing left behind.
+  const std::string bad = test::ScratchDir("poses_stream_bad");
+  {
+    PosesStreamWriter writer(bad + "/p.trc", 3, poses);
+    writer.Append(Poses3D(2, 4));
+    EXPECT_THROW(writer.Append(Poses3D(2, 4)), std::invalid_argument);
+    EXPECT_THROW(writer.Append(Poses3D(1, 5)), std::invalid_argument);
+    EXPECT_THROW(writer.Commit(), std::invalid_argument);
+  }
+  EXPECT_EQ(test::CountEntries(bad), 0);
+  EXPECT_THROW(PosesStreamWriter(bad + "/p.xyz", 3, poses), UsageError);
 }
 
 TEST(WritePosesJson, RoundTrip) {

@@ -74,13 +74,7 @@ TEST(Pose2SimDemo, ReferenceTrcReprojectsIntoOpenPose2D) {
   ASSERT_EQ(keypoints.num_cameras(), 4);
   ASSERT_EQ(keypoints.num_frames(), 100);
 
-  // TRC marker -> BODY_25B index (README table).
-  const std::map<std::string, int> marker_to_body25b = {
-      {"RHip", 12},      {"RKnee", 14}, {"RAnkle", 16}, {"RBigToe", 22},  {"RSmallToe", 23},
-      {"RHeel", 24},     {"LHip", 11},  {"LKnee", 13},  {"LAnkle", 15},   {"LBigToe", 19},
-      {"LSmallToe", 20}, {"LHeel", 21}, {"Neck", 17},   {"Head", 18},     {"Nose", 0},
-      {"RShoulder", 6},  {"RElbow", 8}, {"RWrist", 10}, {"LShoulder", 5}, {"LElbow", 7},
-      {"LWrist", 9}};
+  const std::map<std::string, int>& marker_to_body25b = test::Pose2SimMarkerToBody25b();
   std::vector<int> joint_map;
   for (const std::string& marker : poses.joint_names) {
     const auto it = marker_to_body25b.find(marker);

@@ -124,9 +124,10 @@ TEST(RobustOptions, CheckListsEveryProblem) {
   options.max_pair_hypotheses = 0;
   options.min_inliers = 0;
   options.refine_iterations = -1;
+  options.confidence = 0.0;
   options.dlt.num_threads = -1;
   const std::vector<std::string> problems = options.Check();
-  ASSERT_EQ(problems.size(), 5u);
+  ASSERT_EQ(problems.size(), 6u);
   EXPECT_EQ(problems.back().rfind("dlt.", 0), 0u) << problems.back();
 }
 
@@ -232,6 +233,25 @@ TEST(TriangulateRobustBatch, WorkIsBoundedByTheBudget) {
   const OutlierScene small = MakeOutlierScene(2, 4, 5, 0.25, 6);
   const RobustBatchResult result = TriangulateRobustBatch(small.cameras, small.keypoints);
   EXPECT_LE(result.max_hypotheses_per_joint, 6);
+}
+
+TEST(TriangulateRobustBatch, AdaptiveStopKeepsAccuracyWithFewerHypotheses) {
+  const int num_frames = 6;
+  const OutlierScene scene = MakeOutlierScene(num_frames, 24, 17, 0.4, 21);
+  RobustOptions full;
+  full.confidence = 1.0;  // always the whole budget
+  RobustOptions adaptive;  // default confidence 0.999
+  const RobustBatchResult a = TriangulateRobustBatch(scene.cameras, scene.keypoints, full);
+  const RobustBatchResult b = TriangulateRobustBatch(scene.cameras, scene.keypoints, adaptive);
+  EXPECT_EQ(a.num_hypotheses, static_cast<int64_t>(full.max_pair_hypotheses) * num_frames * 17);
+  EXPECT_LT(b.num_hypotheses, a.num_hypotheses * 3 / 4);
+  // 40 % outliers: the adaptive run still separates every outlier.
+  int64_t mask_differences = 0;
+  for (size_t i = 0; i < scene.outlier.size(); ++i) {
+    mask_differences += b.inlier_mask[i] != (scene.outlier[i] ? 0 : 1);
+  }
+  EXPECT_EQ(mask_differences, 0);
+  EXPECT_EQ(b.status_counts[0], num_frames * 17);
 }
 
 TEST(TriangulateRobustBatch, DeterministicAcrossThreads) {
