@@ -646,16 +646,34 @@ struct Window {
   int end = 0;
 };
 
-// Windows [k S, k S + W) with S = W − overlap, the last one cut at the end of the sequence.
-std::vector<Window> MakeWindows(int num_frames, int window_frames, int window_overlap) {
+// Windows of equal length (at most window_frames) overlapping by window_overlap, covering the
+// sequence: the fewest that fit, then (when there are several) as many more as make the count a
+// multiple of the thread count, so that the threads finish together, as long as a window stays
+// at least 4 overlaps long.
+std::vector<Window> MakeWindows(int num_frames,
+                                int window_frames,
+                                int window_overlap,
+                                int num_threads) {
   std::vector<Window> windows;
   if (num_frames <= 0) return windows;
   const int stride = window_frames - window_overlap;
-  for (int begin = 0;; begin += stride) {
-    const int end = std::min(num_frames, begin + window_frames);
-    windows.push_back({begin, end});
-    if (end == num_frames) break;
+  auto length_for = [&](int64_t count) {  // equal lengths covering the sequence
+    return static_cast<int>((num_frames + (count - 1) * window_overlap + count - 1) / count);
+  };
+  int64_t count = num_frames <= window_frames
+                      ? 1
+                      : 1 + (num_frames - window_frames + stride - 1) / stride;
+  if (count > 1 && num_threads > 1 && count % num_threads != 0) {
+    const int64_t balanced = (count + num_threads - 1) / num_threads * num_threads;
+    if (length_for(balanced) >= std::max(3, 4 * window_overlap)) count = balanced;
   }
+  const int length = length_for(count);
+  const int step = length - window_overlap;
+  for (int64_t w = 0; w < count; ++w) {
+    const int begin = static_cast<int>(std::min<int64_t>(w * step, num_frames - length));
+    windows.push_back({std::max(0, begin), std::min(num_frames, std::max(0, begin) + length)});
+  }
+  windows.back().end = num_frames;
   return windows;
 }
 
@@ -933,11 +951,11 @@ RefineResult RefineSequence(const std::vector<Camera>& cameras,
       MakeContext(cameras, keypoints, initial, view_mask, options, loss.get());
   RefineResult result = MakeEmptyResult(context, initial);
 
-  const std::vector<Window> windows =
-      MakeWindows(context.num_frames, options.window_frames, options.window_overlap);
+  const int num_threads = internal::ResolveNumThreads(options.num_threads);
+  const std::vector<Window> windows = MakeWindows(
+      context.num_frames, options.window_frames, options.window_overlap, num_threads);
   const std::vector<int> owner = AssignFramesToWindows(windows, context.num_frames);
   const int num_windows = static_cast<int>(windows.size());
-  const int num_threads = internal::ResolveNumThreads(options.num_threads);
   // Threads over windows; what is left over goes to Ceres inside each window.
   const int threads_per_window = std::max(1, num_threads / std::max(1, num_windows));
   const ceres::Solver::Options solver_options = WindowSolverOptions(options, threads_per_window);
