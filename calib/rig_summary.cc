@@ -6,6 +6,9 @@
 #include <cstdio>
 #include <sstream>
 
+#include <Eigen/Geometry>
+
+#include "core/error.h"
 #include "core/units.h"
 
 namespace rigpose {
@@ -85,9 +88,10 @@ std::string FormatRigSummary(const Rig& rig, const RigSummary& summary) {
 
 namespace rigpose {
 
-RigComparison CompareRigs(const Rig& a, const Rig& b) {
+RigComparison CompareRigs(const Rig& a, const Rig& b, RigAlignment alignment) {
   RigComparison out;
   std::vector<bool> b_used(b.cameras.size(), false);
+  std::vector<std::pair<const Camera*, const Camera*>> matched;
   for (const Camera& ca : a.cameras) {
     const auto index = b.MatchCamera(ca.name);
     if (!index) {
@@ -102,19 +106,51 @@ RigComparison CompareRigs(const Rig& a, const Rig& b) {
       out.model_mismatch.push_back(ca.name);
       continue;
     }
-    out.max_center_difference_m =
-        std::max(out.max_center_difference_m, (ca.CenterInWorld() - cb.CenterInWorld()).norm());
-    const double angle_rad = ca.cam_from_world.rotation.angularDistance(cb.cam_from_world.rotation);
-    out.max_rotation_difference_deg =
-        std::max(out.max_rotation_difference_deg, angle_rad * 180.0 / M_PI);
-    for (size_t k = 0; k < ca.params.size(); ++k) {
-      const double scale = std::max(std::abs(ca.params[k]), 1e-12);
-      out.max_param_relative_difference = std::max(out.max_param_relative_difference,
-                                                   std::abs(ca.params[k] - cb.params[k]) / scale);
-    }
+    matched.emplace_back(&ca, &cb);
   }
   for (size_t i = 0; i < b.cameras.size(); ++i) {
     if (!b_used[i]) out.only_in_b.push_back(b.cameras[i].name);
+  }
+  // a_world_from_b_world as x -> scale * rotation * x + translation.
+  double scale = 1.0;
+  Eigen::Matrix3d rotation = Eigen::Matrix3d::Identity();
+  Eigen::Vector3d translation = Eigen::Vector3d::Zero();
+  if (alignment != RigAlignment::kNone) {
+    RIGPOSE_CHECK(matched.size() >= 3,
+                  "aligning two calibrations needs >= 3 matched cameras, found " << matched.size());
+    Eigen::Matrix3Xd from(3, matched.size());
+    Eigen::Matrix3Xd to(3, matched.size());
+    for (size_t i = 0; i < matched.size(); ++i) {
+      from.col(i) = matched[i].second->CenterInWorld();
+      to.col(i) = matched[i].first->CenterInWorld();
+    }
+    const Eigen::Matrix4d transform =
+        Eigen::umeyama(from, to, alignment == RigAlignment::kSimilarity);
+    const Eigen::Matrix3d scaled_rotation = transform.topLeftCorner<3, 3>();
+    scale = std::cbrt(scaled_rotation.determinant());
+    rotation = scaled_rotation / scale;
+    translation = transform.topRightCorner<3, 1>();
+    out.alignment = alignment == RigAlignment::kSimilarity ? "similarity" : "rigid";
+    out.alignment_scale = scale;
+  }
+  const Eigen::Quaterniond b_world_from_a_world(rotation.transpose());
+  for (const auto& [ca, cb] : matched) {
+    const Eigen::Vector3d center_b = scale * rotation * cb->CenterInWorld() + translation;
+    const double center_difference = (ca->CenterInWorld() - center_b).norm();
+    out.center_differences_m.emplace_back(ca->name, center_difference);
+    out.max_center_difference_m = std::max(out.max_center_difference_m, center_difference);
+    const Eigen::Quaterniond rotation_b = cb->cam_from_world.rotation * b_world_from_a_world;
+    const double angle_rad = ca->cam_from_world.rotation.angularDistance(rotation_b);
+    out.max_rotation_difference_deg =
+        std::max(out.max_rotation_difference_deg, angle_rad * 180.0 / M_PI);
+    for (size_t k = 0; k < ca->params.size(); ++k) {
+      const double param_scale = std::max(std::abs(ca->params[k]), 1e-12);
+      const double relative = std::abs(ca->params[k] - cb->params[k]) / param_scale;
+      out.max_param_relative_difference = std::max(out.max_param_relative_difference, relative);
+      if (k < 2) {
+        out.max_focal_relative_difference = std::max(out.max_focal_relative_difference, relative);
+      }
+    }
   }
   return out;
 }
@@ -131,13 +167,27 @@ std::string FormatRigComparison(const RigComparison& c) {
   list("only in first", c.only_in_a);
   list("only in second", c.only_in_b);
   list("model or size differs", c.model_mismatch);
-  char line[256];
+  char line[320];
+  if (c.alignment != "none") {
+    std::snprintf(line,
+                  sizeof(line),
+                  "aligned the second onto the first (%s, scale %.6g) on the camera centres\n",
+                  c.alignment.c_str(),
+                  c.alignment_scale);
+    out << line;
+    for (const auto& [name, difference] : c.center_differences_m) {
+      std::snprintf(
+          line, sizeof(line), "  %s: centre difference %.3g m\n", name.c_str(), difference);
+      out << line;
+    }
+  }
   std::snprintf(line,
                 sizeof(line),
                 "max centre difference: %.3g m; max rotation difference: %.3g deg; max relative "
-                "intrinsic difference: %.3g\n",
+                "focal difference: %.3g; max relative intrinsic difference: %.3g\n",
                 c.max_center_difference_m,
                 c.max_rotation_difference_deg,
+                c.max_focal_relative_difference,
                 c.max_param_relative_difference);
   out << line;
   return out.str();

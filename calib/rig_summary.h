@@ -49,9 +49,20 @@ struct RigComparison {
   double max_center_difference_m = 0.0;
   double max_rotation_difference_deg = 0.0;
   double max_param_relative_difference = 0.0;  // |a - b| / max(|a|, 1e-12), over all params
+  double max_focal_relative_difference = 0.0;  // over fx and fy
+  // Per matched camera (a's names): centre distance after the alignment (m).
+  std::vector<std::pair<std::string, double>> center_differences_m;
+  // Alignment applied to b's world before comparing (a_world_from_b_world = s R x + t).
+  std::string alignment = "none";
+  double alignment_scale = 1.0;
 };
 
-RigComparison CompareRigs(const Rig& a, const Rig& b);
+// How b's world frame is mapped onto a's before comparing poses: kNone (same world), kRigid
+// (rotation + translation) or kSimilarity (+ scale), fitted to the matched camera centres
+// (Umeyama 1991; needs >= 3 matched cameras, std::invalid_argument otherwise). Use it for two
+// calibrations whose world frames differ (different reference camera or board).
+enum class RigAlignment { kNone, kRigid, kSimilarity };
+RigComparison CompareRigs(const Rig& a, const Rig& b, RigAlignment alignment = RigAlignment::kNone);
 std::string FormatRigComparison(const RigComparison& comparison);
 
 }  // namespace rigpose

@@ -12,9 +12,8 @@
 #include "data/file_util.h"
 
 namespace rigpose::cli {
-namespace {
 
-CalibFormat FormatOption(const std::string& value, const std::string& flag) {
+CalibFormat CalibFormatOption(const std::string& value, const std::string& flag) {
   const auto format = ParseCalibFormat(value);
   if (!format) {
     throw UsageError(flag + " '" + value +
@@ -23,6 +22,34 @@ CalibFormat FormatOption(const std::string& value, const std::string& flag) {
   }
   return *format;
 }
+
+CalibFormat OutputCalibFormat(const std::string& path,
+                              const std::string& format,
+                              const std::string& flag) {
+  CalibFormat to_format = CalibFormat::kAuto;
+  if (!format.empty()) {
+    to_format = CalibFormatOption(format, flag);
+  } else {
+    const std::string ext = FileExtension(path);
+    std::error_code ec;
+    if (ext == ".yaml" || ext == ".yml") {
+      to_format = CalibFormat::kRigpose;
+    } else if (ext == ".toml") {
+      to_format = CalibFormat::kAnipose;
+    } else if (std::filesystem::is_directory(path, ec)) {
+      to_format = CalibFormat::kEasyMocap;
+    }
+  }
+  bool writable = false;
+  for (CalibFormat f : WritableCalibFormats()) writable = writable || f == to_format;
+  if (!writable) {
+    throw UsageError("cannot write '" + path + "': give " + flag +
+                     " anipose|pose2sim|freemocap|rigpose|easymocap");
+  }
+  return to_format;
+}
+
+namespace {
 
 std::optional<LengthUnit> UnitOption(const std::string& value, const std::string& flag) {
   if (value.empty()) return std::nullopt;
@@ -39,30 +66,11 @@ void PrintWarnings(const std::vector<std::string>& warnings, std::ostream& err) 
 
 void RunCalibConvert(const CalibConvertOptions& options, std::ostream& out, std::ostream& err) {
   CalibReadOptions read_options;
-  read_options.format = FormatOption(options.from_format, "--from-format");
+  read_options.format = CalibFormatOption(options.from_format, "--from-format");
   read_options.unit = UnitOption(options.units, "--units");
   const auto out_unit = UnitOption(options.out_units, "--out-units");
 
-  CalibFormat to_format = CalibFormat::kAuto;
-  if (!options.to_format.empty()) {
-    to_format = FormatOption(options.to_format, "--to-format");
-  } else {
-    const std::string ext = FileExtension(options.output);
-    std::error_code ec;
-    if (ext == ".yaml" || ext == ".yml") {
-      to_format = CalibFormat::kRigpose;
-    } else if (ext == ".toml") {
-      to_format = CalibFormat::kAnipose;
-    } else if (std::filesystem::is_directory(options.output, ec)) {
-      to_format = CalibFormat::kEasyMocap;
-    }
-  }
-  bool writable = false;
-  for (CalibFormat f : WritableCalibFormats()) writable = writable || f == to_format;
-  if (!writable) {
-    throw UsageError("cannot write '" + options.output +
-                     "': give --to-format anipose|pose2sim|freemocap|rigpose|easymocap");
-  }
+  const CalibFormat to_format = OutputCalibFormat(options.output, options.to_format, "--to-format");
 
   std::vector<std::string> warnings;
   const Rig rig = ReadRig(options.input, read_options, &warnings);
@@ -79,7 +87,7 @@ void RunCalibConvert(const CalibConvertOptions& options, std::ostream& out, std:
 
 void RunCalibInfo(const CalibInfoOptions& options, std::ostream& out, std::ostream& err) {
   CalibReadOptions read_options;
-  read_options.format = FormatOption(options.format, "--format");
+  read_options.format = CalibFormatOption(options.format, "--format");
   read_options.unit = UnitOption(options.units, "--units");
   std::vector<std::string> warnings;
   const Rig rig = ReadRig(options.rig, read_options, &warnings);
@@ -92,7 +100,18 @@ void RunCalibCompare(const CalibCompareOptions& options, std::ostream& out, std:
   const Rig a = ReadRig(options.first, {}, &warnings);
   const Rig b = ReadRig(options.second, {}, &warnings);
   PrintWarnings(warnings, err);
-  const RigComparison comparison = CompareRigs(a, b);
+  RigAlignment alignment = RigAlignment::kNone;
+  if (options.align == "rigid") {
+    alignment = RigAlignment::kRigid;
+  } else if (options.align == "similarity") {
+    alignment = RigAlignment::kSimilarity;
+  } else if (options.align != "none") {
+    throw UsageError("--align '" + options.align + "' is not none, rigid or similarity");
+  }
+  if (alignment != RigAlignment::kNone && std::min(a.NumCameras(), b.NumCameras()) < 3) {
+    throw InputError("--align needs at least 3 cameras in each calibration");
+  }
+  const RigComparison comparison = CompareRigs(a, b, alignment);
   out << FormatRigComparison(comparison);
   if (options.max_center_difference_m >= 0.0 &&
       (comparison.max_center_difference_m > options.max_center_difference_m ||
@@ -147,6 +166,10 @@ void RegisterCalib(CLI::App& app, Action& action) {
       "compare", "Compare two calibrations of the same cameras (matched by name)");
   compare->add_option("A", compare_options->first, "First calibration")->required();
   compare->add_option("B", compare_options->second, "Second calibration")->required();
+  compare->add_option("--align",
+                      compare_options->align,
+                      "Map the second world onto the first before comparing: none | rigid | "
+                      "similarity (fitted on the camera centres)");
   compare->add_option("--max-center-difference",
                       compare_options->max_center_difference_m,
                       "Exit 1 when a camera centre moved more than this (metres)");

@@ -13,6 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "core/rig.h"
+#include "data/calib_io.h"
+
 namespace CLI {
 class App;
 }
@@ -29,11 +32,20 @@ int Main(int argc, char** argv);
 // A subcommand's work, set by its CLI11 callback and run after parsing.
 using Action = std::function<void()>;
 
+// Shared option parsing: a calibration format name (UsageError naming the flag otherwise), and the
+// writable format of an output path (explicit `format`, else from the extension: .yaml rigpose,
+// .toml anipose, a directory EasyMocap; UsageError naming the flag otherwise).
+CalibFormat CalibFormatOption(const std::string& value, const std::string& flag);
+CalibFormat OutputCalibFormat(const std::string& path,
+                              const std::string& format,
+                              const std::string& flag);
+
 // Registration of each subcommand on the top-level app (one per cli/<command>.cc).
 void RegisterVersion(CLI::App& app, Action& action);
 void RegisterCalib(CLI::App& app, Action& action);  // calib convert / calib info
 void RegisterSynth(CLI::App& app, Action& action);
 void RegisterTriangulate(CLI::App& app, Action& action);
+void RegisterCalibrate(CLI::App& app, Action& action);
 
 // ---- rigpose version --------------------------------------------------------------------
 void RunVersion(std::ostream& out);
@@ -63,6 +75,7 @@ struct CalibCompareOptions {
   std::string first;
   std::string second;
   double max_center_difference_m = -1.0;  // >= 0: exit 1 when exceeded (a check for scripts)
+  std::string align = "none";             // none | rigid | similarity
 };
 void RunCalibCompare(const CalibCompareOptions& options, std::ostream& out, std::ostream& err);
 
@@ -142,5 +155,37 @@ struct TriangulateSummary {
 TriangulateSummary RunTriangulate(const TriangulateOptions& options,
                                   std::ostream& out,
                                   std::ostream& err);
+
+// ---- rigpose calibrate --board B (--images DIR | --videos DIR) --out RIG ------------------
+struct CalibrateOptions {
+  std::string board;
+  std::string images, videos;  // exactly one
+  std::string out, out_format;
+  std::string export_path, export_format;
+  std::string intrinsics, intrinsics_format;  // fixed intrinsics (matched by camera name)
+  std::string model = "opencv";               // opencv | pinhole | fisheye
+  std::string fix = "k3";                     // parameters held fixed ("none": all free)
+  std::string refine_intrinsics = "auto";     // auto | yes | no (in the bundle adjustment)
+  std::string world = "first";                // first | camera:NAME | board:FRAME
+  int frame_stride = 1;
+  int max_frames = 0;
+  std::string report;  // default: OUT-stem_report beside OUT
+  int threads = 0;
+  bool quiet = false;
+  bool allow_single_camera = false;  // tests / intrinsics-only runs
+};
+
+struct CalibrateSummary {
+  Rig rig;
+  int64_t images = 0;  // images or frames examined, all cameras
+  int64_t boards = 0;  // boards detected, all cameras
+  double rms_px = 0.0;
+  std::vector<double> camera_rms_px;
+  std::string report_dir;
+  double seconds = 0.0;
+};
+CalibrateSummary RunCalibrate(const CalibrateOptions& options,
+                              std::ostream& out,
+                              std::ostream& err);
 
 }  // namespace rigpose::cli

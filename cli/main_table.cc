@@ -21,6 +21,7 @@ int Main(int argc, char** argv) {
   RegisterCalib(app, action);
   RegisterSynth(app, action);
   RegisterTriangulate(app, action);
+  RegisterCalibrate(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -373,11 +373,8 @@ TriangulateSummary RunTriangulate(const TriangulateOptions& options,
 
   // ---- Rig -----------------------------------------------------------------------------------
   CalibReadOptions calib_options;
-  if (!options.rig_format.empty() && options.rig_format != "auto") {
-    const std::optional<CalibFormat> format = ParseCalibFormat(options.rig_format);
-    if (!format)
-      throw UsageError("--rig-format '" + options.rig_format + "' is not a known format");
-    calib_options.format = *format;
+  if (!options.rig_format.empty()) {
+    calib_options.format = CalibFormatOption(options.rig_format, "--rig-format");
   }
   std::vector<std::string> warnings;
   Rig rig = ReadRig(options.rig, calib_options, &warnings);

@@ -534,7 +534,7 @@ std::vector<Rigid3d> BoardTrajectory(const Rig& rig,
       const int k2 = order[((i / 3) + 1) % n];
       toward = (toward + (rig.cameras[k2].CenterInWorld() - center).normalized()).normalized();
     }
-    toward = RandomTilt(rng, 25.0 * M_PI / 180.0) * toward;
+    toward = RandomTilt(rng, 45.0 * M_PI / 180.0) * toward;
     const Vector3d z = -toward;  // board z points into the board, away from the viewer
     Vector3d x = z.cross(Vector3d::UnitZ());
     if (x.norm() < 1e-6) x = Vector3d::UnitX();

@@ -17,30 +17,18 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/error.h"
+#include "tests/board_fixtures.h"
 #include "tests/test_util.h"
 
 namespace rigpose {
 namespace {
 
 BoardSpec Chessboard(int cols, int rows, double square_m) {
-  BoardSpec spec;
-  spec.type = BoardType::kChessboard;
-  spec.cols = cols;
-  spec.rows = rows;
-  spec.square_size_m = square_m;
-  return spec;
+  return test::MakeChessboard(cols, rows, square_m);
 }
 
 BoardSpec Charuco(int cols, int rows, double square_m, double marker_m, bool legacy = false) {
-  BoardSpec spec;
-  spec.type = BoardType::kCharuco;
-  spec.cols = cols;
-  spec.rows = rows;
-  spec.square_size_m = square_m;
-  spec.marker_size_m = marker_m;
-  spec.dictionary = "DICT_4X4_50";
-  spec.legacy_pattern = legacy;
-  return spec;
+  return test::MakeCharuco(cols, rows, square_m, marker_m, legacy);
 }
 
 // Board point -> texel coordinates (OpenCV pixel convention: centres at integers).
