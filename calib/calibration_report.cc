@@ -268,6 +268,23 @@ void WriteCalibrationReport(const std::string& dir, const CalibrationReportInput
                                   {"spanning_tree", pair.in_spanning_tree}});
     }
     summary["residual_histograms"] = "residuals.png";
+    summary["corners"] = "corners.csv";
+    // Every detected corner, for re-evaluation with other tools.
+    std::string csv = "camera,frame,corner_id,x_px,y_px,used\n";
+    for (size_t c = 0; c < input.detections.size(); ++c) {
+      const std::vector<int>& used = rig.used_frames[c];
+      for (const BoardObservation& obs : input.detections[c].observations) {
+        const bool is_used = std::binary_search(used.begin(), used.end(), obs.frame);
+        for (size_t k = 0; k < obs.corner_ids.size(); ++k) {
+          std::ostringstream row;
+          row << std::setprecision(9) << input.detections[c].camera << "," << obs.frame << ","
+              << obs.corner_ids[k] << "," << obs.img_points[k].x() << "," << obs.img_points[k].y()
+              << "," << (is_used ? 1 : 0) << "\n";
+          csv += row.str();
+        }
+      }
+    }
+    WriteFileAtomic((partial / "corners.csv").string(), csv);
     WriteFileAtomic((partial / "summary.json").string(), summary.dump(2) + "\n");
     for (size_t c = 0; c < rig.cameras.size(); ++c) {
       WriteImage((partial / ("coverage_" + rig.cameras[c].name + ".png")).string(),

@@ -30,7 +30,8 @@ std::string FormatCalibrationTable(const CalibrationReportInput& input);
 
 // Writes into `dir` (created; must not exist or be empty): summary.json, coverage_<camera>.png
 // (the image frame with every corner used, coloured by view, and the coverage of a 8 × 8 grid),
-// residuals.png (one histogram per camera, 0-3 px, with RMS). Written into a temporary sibling
+// residuals.png (one histogram per camera, 0-3 px, with RMS), corners.csv (camera, frame,
+// corner_id, x_px, y_px, used: every detected corner). Written into a temporary sibling
 // folder renamed at the end. IoError on failure (nothing left behind).
 void WriteCalibrationReport(const std::string& dir, const CalibrationReportInput& input);
 

@@ -174,7 +174,13 @@ CalibrateSummary RunCalibrate(const CalibrateOptions& options,
     report.intrinsics_source = options.intrinsics;
   } else {
     for (const CameraDetections& d : detections) {
-      report.intrinsics.push_back(CalibrateIntrinsics(board, d, intrinsics_options));
+      try {
+        report.intrinsics.push_back(CalibrateIntrinsics(board, d, intrinsics_options));
+      } catch (const InputError& e) {
+        // Few or inconsistent views are often a board.yaml that does not describe the print.
+        throw InputError(std::string(e.what()) + "\n  board check: " +
+                         DiagnoseNoDetections(board, d));
+      }
       intrinsics.push_back(report.intrinsics.back().camera);
     }
     report.intrinsics_source = "estimated from the board views";

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <glog/logging.h>
 
 #include "cli/cli.h"
 #include "core/error.h"
@@ -11,6 +12,14 @@
 namespace rigpose::cli {
 
 int Main(int argc, char** argv) {
+  // Ceres logs through glog; its messages (e.g. a rank-deficient covariance, which the
+  // calibration reports as NaN standard deviations) are not for users.
+  static const bool glog_ready = [&] {
+    google::InitGoogleLogging(argc > 0 ? argv[0] : "rigpose");
+    FLAGS_minloglevel = google::GLOG_FATAL;
+    return true;
+  }();
+  (void)glog_ready;
   CLI::App app{
       "rigpose: calibrated multi-camera rigs to 3D human skeletons, and which frames to "
       "annotate next"};

@@ -255,8 +255,8 @@ BoardSpec ReadBoard(const std::string& path) {
   if (type == "chessboard") {
     spec.type = BoardType::kChessboard;
     CheckKeys(root,
-              {"type", "inner_corners", "square_size_m", "inverted"},
-              {"margin_m"},
+              {"type", "inner_corners", "square_size_m"},
+              {"inverted", "margin_m"},
               path,
               "",
               charuco_only,
@@ -269,9 +269,8 @@ BoardSpec ReadBoard(const std::string& path) {
                "square_size_m",
                "marker_size_m",
                "dictionary",
-               "legacy_pattern",
-               "inverted"},
-              {"margin_m"},
+               "legacy_pattern"},
+              {"inverted", "margin_m"},
               path);
   } else {
     ThrowIo(path,
@@ -292,7 +291,9 @@ BoardSpec ReadBoard(const std::string& path) {
     spec.dictionary = AsString(root["dictionary"], path, "dictionary");
     spec.legacy_pattern = AsBool(root["legacy_pattern"], path, "legacy_pattern");
   }
-  const std::string inverted = AsString(root["inverted"], path, "inverted");
+  // Optional: auto tries the printed and the inverted board.
+  const std::string inverted =
+      root["inverted"] ? AsString(root["inverted"], path, "inverted") : std::string("auto");
   if (inverted == "auto") {
     spec.inverted = BoardInversion::kAuto;
   } else if (inverted == "true") {

@@ -507,7 +507,7 @@ TEST(TriangulateCliPose2Sim, WeightedDltMatchesReferenceTrc) {
     // cam_03's detections disagree with the three other cameras (robust triangulation keeps
     // it for only ~45 % of the joints at 15 px): its errors are not minimised, so its median is
     // higher than the reference's. Even the least-squares solution over EVERY view leaves it at
-    // ~18 px: the reference's 17.2 px is bought with +5 px on cam_01 (docs/TRIANGULATION.md).
+    // ~18 px: the reference's 17.2 px is bought with +5 px on cam_01 (docs/BENCHMARKS.md).
     if (rig.cameras[c].name != "cam_03") {
       EXPECT_LT(ours_stats[c].median_px, reference_stats[c].median_px) << rig.cameras[c].name;
     }

@@ -314,6 +314,7 @@ TEST(ReadBoard, BadInput) {
   };
   const std::vector<Case> cases = {
       {"missing_key", charuco, "marker_size_m", "", true, "marker_size_m"},
+      {"missing_legacy_pattern", charuco, "legacy_pattern", "", true, "legacy_pattern"},
       {"missing_type", chess, "type", "", true, "type"},
       {"unknown_key", charuco, "colour", "red", true, "colour"},
       {"charuco_key_on_chessboard", chess, "dictionary", "DICT_4X4_50", true, "dictionary"},
