@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "calib/board_detection.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -302,7 +304,8 @@ class SynthBoards : public ::testing::Test {
     o.calib_frames = 10;
     o.image_format = "png";
     o.num_threads = 2;
-    dir_ = new std::string(test::ScratchDir("synth_boards") + "/out");
+    // ctest runs each test in its own process, in parallel: one capture per process.
+    dir_ = new std::string(test::ScratchDir("synth_boards_" + std::to_string(getpid())) + "/out");
     synth::WriteSynthCapture(o, *dir_);
   }
   static void TearDownTestSuite() {
