@@ -115,6 +115,15 @@ IntrinsicsResult CalibrateIntrinsics(const BoardSpec& board,
                                      const CameraDetections& detections,
                                      const IntrinsicsOptions& options = {});
 
+// CalibrateIntrinsics of every camera, cameras in parallel (options.num_threads workers, 0 = all
+// cores; each solve single-threaded). On failure the exception of the first failing camera (in
+// input order) is rethrown after every worker has stopped, with *failed_camera set to its index.
+std::vector<IntrinsicsResult> CalibrateIntrinsicsOfCameras(
+    const BoardSpec& board,
+    const std::vector<CameraDetections>& detections,
+    const IntrinsicsOptions& options = {},
+    int* failed_camera = nullptr);
+
 // The observation indices (ascending) chosen among the views with >= min_corners_per_view
 // corners: all of them when there are at most max_views; otherwise a deterministic greedy choice
 // that maximises diminishing-returns coverage of a grid over the image (cells inside each view's

@@ -2,11 +2,14 @@
 // rigpose calibrate --board BOARD.yaml (--images DIR | --videos DIR) --out RIG: board detection,
 // intrinsics per camera (or given), multi-camera bundle adjustment, world frame, report.
 #include <chrono>
+#include <exception>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 
@@ -173,16 +176,16 @@ CalibrateSummary RunCalibrate(const CalibrateOptions& options,
     intrinsics = GivenIntrinsics(options, detections);
     report.intrinsics_source = options.intrinsics;
   } else {
-    for (const CameraDetections& d : detections) {
-      try {
-        report.intrinsics.push_back(CalibrateIntrinsics(board, d, intrinsics_options));
-      } catch (const InputError& e) {
-        // Few or inconsistent views are often a board.yaml that does not describe the print.
-        throw InputError(std::string(e.what()) + "\n  board check: " +
-                         DiagnoseNoDetections(board, d));
-      }
-      intrinsics.push_back(report.intrinsics.back().camera);
+    int failed = -1;
+    try {
+      report.intrinsics =
+          CalibrateIntrinsicsOfCameras(board, detections, intrinsics_options, &failed);
+    } catch (const InputError& e) {
+      // Few or inconsistent views are often a board.yaml that does not describe the print.
+      throw InputError(std::string(e.what()) +
+                       "\n  board check: " + DiagnoseNoDetections(board, detections.at(failed)));
     }
+    for (const IntrinsicsResult& result : report.intrinsics) intrinsics.push_back(result.camera);
     report.intrinsics_source = "estimated from the board views";
   }
   // Intrinsics estimated here are refined with the extrinsics; given ones are kept.

@@ -3,8 +3,8 @@
 #include <exception>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <glog/logging.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/cli.h"
 #include "core/error.h"

@@ -264,12 +264,7 @@ BoardSpec ReadBoard(const std::string& path) {
   } else if (type == "charuco") {
     spec.type = BoardType::kCharuco;
     CheckKeys(root,
-              {"type",
-               "squares",
-               "square_size_m",
-               "marker_size_m",
-               "dictionary",
-               "legacy_pattern"},
+              {"type", "squares", "square_size_m", "marker_size_m", "dictionary", "legacy_pattern"},
               {"inverted", "margin_m"},
               path);
   } else {

@@ -660,9 +660,8 @@ std::vector<Window> MakeWindows(int num_frames,
   auto length_for = [&](int64_t count) {  // equal lengths covering the sequence
     return static_cast<int>((num_frames + (count - 1) * window_overlap + count - 1) / count);
   };
-  int64_t count = num_frames <= window_frames
-                      ? 1
-                      : 1 + (num_frames - window_frames + stride - 1) / stride;
+  int64_t count =
+      num_frames <= window_frames ? 1 : 1 + (num_frames - window_frames + stride - 1) / stride;
   if (count > 1 && num_threads > 1 && count % num_threads != 0) {
     const int64_t balanced = (count + num_threads - 1) / num_threads * num_threads;
     if (length_for(balanced) >= std::max(3, 4 * window_overlap)) count = balanced;
@@ -952,8 +951,8 @@ RefineResult RefineSequence(const std::vector<Camera>& cameras,
   RefineResult result = MakeEmptyResult(context, initial);
 
   const int num_threads = internal::ResolveNumThreads(options.num_threads);
-  const std::vector<Window> windows = MakeWindows(
-      context.num_frames, options.window_frames, options.window_overlap, num_threads);
+  const std::vector<Window> windows =
+      MakeWindows(context.num_frames, options.window_frames, options.window_overlap, num_threads);
   const std::vector<int> owner = AssignFramesToWindows(windows, context.num_frames);
   const int num_windows = static_cast<int>(windows.size());
   // Threads over windows; what is left over goes to Ceres inside each window.

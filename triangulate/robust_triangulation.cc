@@ -225,7 +225,7 @@ RobustPointOutput TriangulateJointRobust(const std::vector<Camera>& cameras,
       scratch->best_inliers.swap(scratch->candidate);
       required_hypotheses = RequiredHypotheses(best_count, num_usable, options.confidence);
     }
-    if (best_count == num_usable) break;  // nothing can beat "every view agrees"
+    if (best_count == num_usable) break;                   // nothing can beat "every view agrees"
     if (out.num_hypotheses >= required_hypotheses) break;  // confident enough (see header)
   }
   if (best_count < 0) {

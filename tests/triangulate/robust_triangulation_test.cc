@@ -239,7 +239,7 @@ TEST(TriangulateRobustBatch, AdaptiveStopKeepsAccuracyWithFewerHypotheses) {
   const int num_frames = 6;
   const OutlierScene scene = MakeOutlierScene(num_frames, 24, 17, 0.4, 21);
   RobustOptions full;
-  full.confidence = 1.0;  // always the whole budget
+  full.confidence = 1.0;   // always the whole budget
   RobustOptions adaptive;  // default confidence 0.999
   const RobustBatchResult a = TriangulateRobustBatch(scene.cameras, scene.keypoints, full);
   const RobustBatchResult b = TriangulateRobustBatch(scene.cameras, scene.keypoints, adaptive);
