@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -82,14 +84,129 @@ std::vector<Camera> GivenIntrinsics(const CalibrateOptions& options,
   return cameras;
 }
 
+// Board corners from a CSV with the columns camera, frame, corner_id, x_px, y_px (any order, more
+// columns ignored: a report's corners.csv, or another tool's detections). Image sizes come from
+// --intrinsics (matched by camera name) or --image-size WxH.
+std::vector<CameraDetections> ReadDetectionsCsv(const CalibrateOptions& options,
+                                                const BoardSpec& board) {
+  const std::string text = ReadFileToString(options.detections);
+  std::istringstream lines(text);
+  std::string line;
+  std::getline(lines, line);
+  auto split = [](const std::string& row) {
+    std::vector<std::string> fields;
+    std::stringstream s(row);
+    std::string field;
+    while (std::getline(s, field, ',')) {
+      while (!field.empty() && (field.back() == '\r' || field.back() == ' ')) field.pop_back();
+      fields.push_back(field);
+    }
+    return fields;
+  };
+  const std::vector<std::string> header = split(line);
+  std::map<std::string, size_t> column;
+  for (size_t i = 0; i < header.size(); ++i) column[header[i]] = i;
+  for (const char* name : {"camera", "frame", "corner_id", "x_px", "y_px"}) {
+    if (!column.count(name)) {
+      throw IoError(options.detections + ":1: missing column '" + name +
+                    "' (expected camera,frame,corner_id,x_px,y_px)");
+    }
+  }
+  const int num_corners = board.NumCorners();
+  std::map<std::string, std::map<int, BoardObservation>> cameras;
+  int line_number = 1;
+  while (std::getline(lines, line)) {
+    ++line_number;
+    if (line.empty()) continue;
+    const std::vector<std::string> f = split(line);
+    auto cell = [&](const char* name) -> const std::string& {
+      const size_t i = column.at(name);
+      if (i >= f.size()) {
+        throw IoError(options.detections + ":" + std::to_string(line_number) + ": no '" + name +
+                      "' value");
+      }
+      return f[i];
+    };
+    try {
+      const int frame = std::stoi(cell("frame"));
+      const int id = std::stoi(cell("corner_id"));
+      const Eigen::Vector2d xy(std::stod(cell("x_px")), std::stod(cell("y_px")));
+      if (id < 0 || id >= num_corners || !xy.allFinite()) {
+        throw IoError(options.detections + ":" + std::to_string(line_number) + ": corner " +
+                      std::to_string(id) + " at (" + cell("x_px") + ", " + cell("y_px") +
+                      ") is not a corner of the board (" + std::to_string(num_corners) +
+                      " corners) or not finite");
+      }
+      BoardObservation& obs = cameras[cell("camera")][frame];
+      obs.frame = frame;
+      obs.source = options.detections;
+      obs.corner_ids.push_back(id);
+      obs.img_points.push_back(xy);
+    } catch (const std::logic_error&) {  // stoi / stod
+      throw IoError(options.detections + ":" + std::to_string(line_number) +
+                    ": expected numbers in frame, corner_id, x_px, y_px");
+    }
+  }
+  if (cameras.empty()) throw IoError(options.detections + ": no corner rows");
+  std::optional<Rig> sizes;
+  if (!options.intrinsics.empty()) sizes = ReadRig(options.intrinsics);
+  int width = 0, height = 0;
+  if (!options.image_size.empty()) {
+    char x = 0;
+    std::istringstream parse(options.image_size);
+    if (!(parse >> width >> x >> height) || x != 'x' || width <= 0 || height <= 0) {
+      throw UsageError("--image-size '" + options.image_size + "' is not WxH");
+    }
+  }
+  std::vector<CameraDetections> detections;
+  for (auto& [name, frames] : cameras) {
+    CameraDetections d;
+    d.camera = name;
+    d.path = options.detections;
+    d.width = width;
+    d.height = height;
+    if (sizes) {
+      if (const std::optional<int> index = sizes->MatchCamera(name)) {
+        d.width = sizes->cameras[*index].width;
+        d.height = sizes->cameras[*index].height;
+      }
+    }
+    if (d.width <= 0) {
+      throw UsageError(options.detections + ": camera " + name +
+                       ": image size unknown (give --image-size WxH or --intrinsics)");
+    }
+    for (auto& [frame, obs] : frames) {
+      // Ids increasing, as the detector gives them.
+      std::vector<size_t> order(obs.corner_ids.size());
+      std::iota(order.begin(), order.end(), 0);
+      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return obs.corner_ids[a] < obs.corner_ids[b];
+      });
+      BoardObservation sorted;
+      sorted.frame = frame;
+      sorted.source = obs.source;
+      for (size_t k : order) {
+        sorted.corner_ids.push_back(obs.corner_ids[k]);
+        sorted.img_points.push_back(obs.img_points[k]);
+      }
+      d.observations.push_back(std::move(sorted));
+    }
+    d.num_images = static_cast<int>(d.observations.size());
+    detections.push_back(std::move(d));
+  }
+  return detections;
+}
+
 }  // namespace
 
 CalibrateSummary RunCalibrate(const CalibrateOptions& options,
                               std::ostream& out,
                               std::ostream& err) {
   const auto start = std::chrono::steady_clock::now();
-  if (options.images.empty() == options.videos.empty()) {
-    throw UsageError("give exactly one of --images DIR and --videos DIR");
+  if (int(!options.images.empty()) + int(!options.videos.empty()) +
+          int(!options.detections.empty()) !=
+      1) {
+    throw UsageError("give exactly one of --images DIR, --videos DIR and --detections CSV");
   }
   if (options.out.empty()) throw UsageError("--out is required");
   const CalibFormat out_format = OutputCalibFormat(options.out, options.out_format, "--out-format");
@@ -144,16 +261,21 @@ CalibrateSummary RunCalibrate(const CalibrateOptions& options,
   // ---- Detection ---------------------------------------------------------------------------
   const BoardSpec board = ReadBoard(options.board);
   const bool videos = !options.videos.empty();
-  const std::string dir = videos ? options.videos : options.images;
-  ProgressBar bar("detect", 0, !options.quiet);
-  int64_t done_total = 0;
-  detection_options.progress = [&](int64_t done, int64_t total) {
-    (void)total;
-    bar.Update(done_total + done);
-  };
-  std::vector<CameraDetections> detections =
-      DetectBoardsInDir(board, dir, videos, detection_options);
-  bar.Finish();
+  const std::string dir = !options.detections.empty() ? options.detections
+                          : videos                    ? options.videos
+                                                      : options.images;
+  std::vector<CameraDetections> detections;
+  if (!options.detections.empty()) {
+    detections = ReadDetectionsCsv(options, board);
+  } else {
+    ProgressBar bar("detect", 0, !options.quiet);
+    detection_options.progress = [&](int64_t done, int64_t total) {
+      (void)total;
+      bar.Update(done);
+    };
+    detections = DetectBoardsInDir(board, dir, videos, detection_options);
+    bar.Finish();
+  }
   CalibrateSummary summary;
   for (const CameraDetections& d : detections) {
     summary.images += d.num_images;
@@ -238,6 +360,11 @@ void RegisterCalibrate(CLI::App& app, Action& action) {
   cmd->add_option("--board", o->board, "Board YAML (docs/FORMATS.md)")->required();
   cmd->add_option("--images", o->images, "Folder with one subfolder of images per camera");
   cmd->add_option("--videos", o->videos, "Folder with one synchronised video per camera");
+  cmd->add_option("--detections",
+                  o->detections,
+                  "Board corners instead of images: CSV camera,frame,corner_id,x_px,y_px (e.g. "
+                  "a report's corners.csv)");
+  cmd->add_option("--image-size", o->image_size, "With --detections: WxH of every camera");
   cmd->add_option("--out", o->out, "Calibration to write (.yaml rigpose, .toml anipose)")
       ->required();
   cmd->add_option("--out-format", o->out_format, "Format of --out (default: from the extension)");

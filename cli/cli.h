@@ -159,7 +159,9 @@ TriangulateSummary RunTriangulate(const TriangulateOptions& options,
 // ---- rigpose calibrate --board B (--images DIR | --videos DIR) --out RIG ------------------
 struct CalibrateOptions {
   std::string board;
-  std::string images, videos;  // exactly one
+  std::string images, videos;  // exactly one of images, videos, detections
+  std::string detections;      // CSV camera,frame,corner_id,x_px,y_px (a report's corners.csv)
+  std::string image_size;      // with detections: WxH (else from --intrinsics)
   std::string out, out_format;
   std::string export_path, export_format;
   std::string intrinsics, intrinsics_format;  // fixed intrinsics (matched by camera name)

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -181,6 +182,38 @@ TEST(CalibrateCliCaliscope, EveryCameraAtLeastAsGoodAsTheReference) {
                   "dictionary: DICT_4X4_1000\nlegacy_pattern: false\ninverted: auto\n");
   const Rig reference = ReadRig(root + "/camera_array.toml");
   const CornerGroups theirs = CaliscopeCorners(root + "/calibration/extrinsic/xy.csv");
+  {
+    // Caliscope's own corners (xy.csv) as input, its intrinsics: the same corners on both sides.
+    std::string csv = "camera,frame,corner_id,x_px,y_px\n";
+    for (const auto& [key, views] : theirs) {
+      for (const auto& [name, pixel] : views) {
+        std::ostringstream row;
+        row << std::setprecision(10) << name << "," << key.first << "," << key.second << ","
+            << pixel.x() << "," << pixel.y() << "\n";
+        csv += row.str();
+      }
+    }
+    test::WriteText(dir + "/xy_corners.csv", csv);
+    CalibrateOptions options;
+    options.board = dir + "/charuco.yaml";
+    options.detections = dir + "/xy_corners.csv";
+    options.intrinsics = root + "/camera_array.toml";
+    options.out = dir + "/from_xy.yaml";
+    options.quiet = true;
+    std::ostringstream out, err;
+    const CalibrateSummary summary = RunCalibrate(options, out, err);
+    std::cout << out.str();
+    const auto ours = ReprojectionRms(summary.rig, theirs);
+    const auto reference_rms = ReprojectionRms(reference, theirs);
+    for (const auto& [name, rms] : reference_rms) {
+      std::cout << "[ caliscope] from caliscope's corners, its intrinsics, " << name
+                << ": RMS on caliscope's corners: ours " << ours.at(name) << " px, reference "
+                << rms << " px\n";
+    }
+    EXPECT_LT(
+        CompareRigs(reference, summary.rig, RigAlignment::kSimilarity).max_center_difference_m,
+        0.01);
+  }
   for (const bool own_intrinsics : {false, true}) {
     CalibrateOptions options;
     options.board = dir + "/charuco.yaml";
