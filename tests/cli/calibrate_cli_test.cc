@@ -288,6 +288,10 @@ TEST(CalibrateCli, BadInputIsNamedAndLeavesNothing) {
   test::WriteText(dir + "/wrong_board.yaml",
                   "type: charuco\nsquares: [5, 4]\nsquare_size_m: 0.1\nmarker_size_m: 0.075\n"
                   "dictionary: DICT_4X4_50\nlegacy_pattern: false\n");
+  // 6. Corner CSVs: a missing column, a corner id the board does not have.
+  test::WriteText(dir + "/bad_corners.csv", "camera,frame,x_px,y_px\ncam_01,0,1,2\n");
+  test::WriteText(dir + "/bad_values.csv",
+                  "camera,frame,corner_id,x_px,y_px\ncam_01,0,1,10,20\ncam_01,0,99,10,20\n");
   fs::create_directories(dir + "/out");
   struct Case {
     std::string args;
@@ -310,7 +314,15 @@ TEST(CalibrateCli, BadInputIsNamedAndLeavesNothing) {
             {"5x4 ChArUco board", "check cols/rows"}},
            {"--board " + board + " --images " + dir + "/sizes --videos " + dir + "/videos" + out,
             2,
-            {"exactly one of --images DIR and --videos DIR"}},
+            {"exactly one of --images DIR, --videos DIR and --detections CSV"}},
+           {"--board " + board + " --detections " + dir + "/bad_corners.csv --image-size 1280x720" +
+                out,
+            1,
+            {"bad_corners.csv:1: missing column 'corner_id'"}},
+           {"--board " + board + " --detections " + dir + "/bad_values.csv --image-size 1280x720" +
+                out,
+            1,
+            {"bad_values.csv:3: corner 99"}},
            {"--board " + board + " --images " + dir + "/sizes --world left" + out,
             2,
             {"--world 'left'"}},
