@@ -22,6 +22,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
+#include <opencv2/videoio/registry.hpp>
 
 #include "core/error.h"
 #include "data/file_util.h"
@@ -416,6 +417,12 @@ class Progress {
 
 std::string Stem(const std::string& path) { return fs::path(path).stem().string(); }
 
+// FFmpeg when OpenCV has it: deterministic, and an unreadable file is refused without probing
+// GStreamer (which prints pipeline warnings and leaks in libusb on such files).
+int VideoBackend() {
+  return cv::videoio_registry::hasBackend(cv::CAP_FFMPEG) ? cv::CAP_FFMPEG : cv::CAP_ANY;
+}
+
 std::string SizeText(int width, int height) {
   return std::to_string(width) + "x" + std::to_string(height);
 }
@@ -566,7 +573,7 @@ CameraDetections DetectBoardsInVideo(const BoardSpec& board,
   }
   cv::VideoCapture capture;
   try {
-    capture.open(video);
+    capture.open(video, VideoBackend());
   } catch (const cv::Exception& e) {
     throw IoError(video + ": camera " + out.camera + ": cannot open video (" + e.what() + ")");
   }
@@ -743,7 +750,7 @@ std::vector<SampleImage> SampleImages(const CameraDetections& detections, int ma
     }
     return out;
   }
-  cv::VideoCapture capture(detections.path);
+  cv::VideoCapture capture(detections.path, VideoBackend());
   if (!capture.isOpened()) return out;
   int64_t n = static_cast<int64_t>(capture.get(cv::CAP_PROP_FRAME_COUNT));
   if (n <= 0) n = std::max(1, detections.num_images);
