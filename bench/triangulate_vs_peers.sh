@@ -37,24 +37,10 @@ MIN_SECONDS=${MIN_SECONDS:-1}
 PEERS="$ROOT/bench/triangulate_vs_peers.py"
 BIN="$BUILD_DIR/bench/triangulate_bench"
 
-echo "== start: load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
-echo "== venv $VENV (aniposelib $ANIPOSELIB_VERSION)"
-if [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv "$VENV" 2>/dev/null || /usr/bin/python3 -m venv "$VENV"
-fi
-"$VENV/bin/python" -m pip install -q "aniposelib==$ANIPOSELIB_VERSION"
-"$VENV/bin/python" -m pip list 2>/dev/null |
-  grep -i -E '^(aniposelib|jax|jaxlib|numpy|scipy|numba|opencv-contrib-python) ' | tr -s ' '
-
-echo "== triangulate_bench ($BIN)"
-if [ ! -x "$BIN" ]; then
-  if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-    echo "no $BIN and no CMake build in $BUILD_DIR: configure it first, e.g." >&2
-    echo "  cmake -S $ROOT -B $BUILD_DIR -G Ninja -DCMAKE_BUILD_TYPE=Release" >&2
-    exit 2
-  fi
-  cmake --build "$BUILD_DIR" --target triangulate_bench -j2
-fi
+# shellcheck source=bench/peers_common.sh
+source "$ROOT/bench/peers_common.sh"
+bench_prepare_venv
+bench_build triangulate_bench
 "$BIN" export --out "$DATA" --frames "$FRAMES"
 
 echo "== aniposelib"
