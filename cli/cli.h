@@ -46,6 +46,8 @@ void RegisterCalib(CLI::App& app, Action& action);  // calib convert / calib inf
 void RegisterSynth(CLI::App& app, Action& action);
 void RegisterTriangulate(CLI::App& app, Action& action);
 void RegisterCalibrate(CLI::App& app, Action& action);
+void RegisterModel(CLI::App& app, Action& action);  // model import / create / info
+void RegisterDetect(CLI::App& app, Action& action);
 
 // ---- rigpose version --------------------------------------------------------------------
 void RunVersion(std::ostream& out);
@@ -189,5 +191,61 @@ struct CalibrateSummary {
 CalibrateSummary RunCalibrate(const CalibrateOptions& options,
                               std::ostream& out,
                               std::ostream& err);
+
+// ---- rigpose model import movenet|torchscript / create / info ----------------------------
+struct ModelCliOptions {
+  std::string action;  // import-movenet | import-torchscript | create | info
+  std::string input;   // TFJS folder, TorchScript file, or model file (info)
+  std::string out;
+  std::string arch = "simplebaseline-r18";
+  std::string skeleton = "coco17";
+  std::string input_size = "192x256";  // WxH
+  int heatmap_stride = 4;
+  std::vector<float> mean, std;  // RGB of pixel / 255 (default ImageNet)
+  double dropout = 0.0;
+  bool aleatoric = false;
+  uint64_t seed = 1;
+};
+void RunModel(const ModelCliOptions& options, std::ostream& out);
+
+// ---- rigpose detect --model FILE (--videos DIR | --images DIR) --out OUT ---------------------
+struct DetectOptions {
+  std::string model;
+  std::string videos, images;  // one video file / image subfolder per camera
+  std::string out;             // .npy [F, C, J, 3] or a folder of <camera>_json OpenPose trees
+  std::string rig;             // optional: cameras follow the rig's order and names
+  std::string rig_format = "auto";
+  std::string device = "cpu";
+  int batch_size = 16;
+  int threads = 0;
+  int first_frame = 0;
+  int max_frames = 0;
+  int frame_stride = 1;
+  std::string decoder = "dark";
+  double person_min_score = 0.2;  // mean joint score below which a camera-frame has no person
+  double box_padding = 0.15;      // crop = keypoint box grown by this fraction of its larger side
+  int mc_dropout = 0;             // T MC-dropout passes (writes OUT-stem.variance.npy)
+  bool refine_first = true;       // without a previous box: full frame, then a second pass
+  bool track_3d = true;           // with --rig: lost cameras get a box from the other views' 3D
+  bool quiet = false;
+};
+struct DetectCameraStats {
+  std::string name;
+  int frames = 0;
+  int frames_with_person = 0;
+  double mean_score = 0;  // over frames with a person
+};
+struct DetectSummary {
+  int num_frames = 0;
+  int num_cameras = 0;
+  std::vector<DetectCameraStats> cameras;
+  int64_t crops = 0;
+  int64_t full_frame_searches = 0;  // camera-frames that started from the whole image
+  int64_t boxes_from_3d = 0;        // boxes taken from the previous frame's reprojected 3D
+  double seconds_decode = 0, seconds_crop = 0, seconds_infer = 0, seconds_total = 0;
+  std::string device;
+  std::string variance_path;
+};
+DetectSummary RunDetect(const DetectOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace rigpose::cli

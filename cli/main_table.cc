@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/cli.h"
+#include "cli/train.h"
 #include "core/error.h"
 
 namespace rigpose::cli {
@@ -31,6 +32,9 @@ int Main(int argc, char** argv) {
   RegisterSynth(app, action);
   RegisterTriangulate(app, action);
   RegisterCalibrate(app, action);
+  RegisterModel(app, action);
+  RegisterDetect(app, action);
+  RegisterTrain(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

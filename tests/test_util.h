@@ -2,8 +2,12 @@
 // Helpers shared by the test binaries: paths to ../shared/data and scratch directories.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
 
 namespace rigpose::test {
 
@@ -20,6 +24,20 @@ std::string ReadText(const std::string& path);
 int CountEntries(const std::string& dir);
 // Pose2Sim demo: TRC marker name -> BODY_25B joint index (shared/data/pose2sim_demo/README.md).
 const std::map<std::string, int>& Pose2SimMarkerToBody25b();
+
+// Expects fn() to throw E whose message contains every fragment (a failure names the missing one).
+template <typename E>
+void ExpectError(const std::function<void()>& fn, const std::vector<std::string>& fragments) {
+  try {
+    fn();
+    ADD_FAILURE() << "no exception";
+  } catch (const E& e) {
+    for (const std::string& fragment : fragments) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos)
+          << "'" << fragment << "' not in: " << e.what();
+    }
+  }
+}
 
 }  // namespace rigpose::test
 

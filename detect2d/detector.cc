@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "detect2d/detector.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "core/error.h"
+#include "detect2d/model_internal.h"
+#include "detect2d/movenet_decode.h"
+
+namespace rigpose {
+
+using detect2d_internal::LoadedModel;
+using detect2d_internal::NetOutput;
+
+std::vector<std::string> DetectorOptions::Check() const {
+  std::vector<std::string> problems;
+  if (device != "cpu" && device.rfind("cuda", 0) != 0) {
+    problems.push_back("device must be cpu, cuda or cuda:N, got '" + device + "'");
+  }
+  if (num_threads < 0) problems.push_back("num_threads must be >= 0");
+  if (batch_size < 1) problems.push_back("batch_size must be >= 1");
+  if (mc_dropout_passes < 0 || mc_dropout_passes == 1) {
+    problems.push_back("mc_dropout_passes must be 0 (off) or >= 2");
+  }
+  for (const std::string& p : decode.Check()) problems.push_back("decode: " + p);
+  return problems;
+}
+
+bool DetectorCudaAvailable() { return torch::cuda::is_available(); }
+
+struct KeypointDetector::Impl {
+  DetectorOptions options;
+  LoadedModel model;
+  torch::Device device{torch::kCPU};
+  bool half = false;
+  int heatmap_width = 0, heatmap_height = 0;
+};
+
+KeypointDetector::KeypointDetector(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+KeypointDetector::~KeypointDetector() = default;
+const ModelInfo& KeypointDetector::info() const { return impl_->model.info; }
+int KeypointDetector::heatmap_width() const { return impl_->heatmap_width; }
+int KeypointDetector::heatmap_height() const { return impl_->heatmap_height; }
+std::string KeypointDetector::device() const { return impl_->device.str(); }
+
+std::unique_ptr<KeypointDetector> KeypointDetector::Load(const std::string& model_path,
+                                                         const DetectorOptions& options) {
+  const std::vector<std::string> problems = options.Check();
+  if (!problems.empty()) throw UsageError(FormatProblems("detector options", problems));
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  if (options.device != "cpu") {
+    if (!torch::cuda::is_available()) {
+      throw UsageError("detector: device '" + options.device +
+                       "' requested but no CUDA device is available to LibTorch (this build: " +
+                       std::string(TORCH_VERSION) + ")");
+    }
+    try {
+      impl->device = torch::Device(options.device);
+    } catch (const c10::Error&) {
+      throw UsageError("detector: bad device '" + options.device + "'");
+    }
+  } else {
+    torch::set_num_threads(
+        options.num_threads > 0
+            ? options.num_threads
+            : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+  }
+  impl->model = detect2d_internal::LoadModel(model_path, impl->device);
+  const ModelInfo& info = impl->model.info;
+  if (options.mc_dropout_passes > 1 && (info.kind != "native" || info.dropout <= 0)) {
+    throw UsageError(model_path + ": MC-dropout needs a native model with dropout (this one: " +
+                     info.arch + ", dropout " + std::to_string(info.dropout) + ")");
+  }
+  impl->half = impl->device.is_cuda() && options.fp16;
+  if (impl->device.is_cuda()) {
+    const auto format =
+        options.channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+    if (impl->model.net) {
+      if (impl->half) impl->model.net->to(torch::kHalf);
+      for (auto& p : impl->model.net->parameters()) {
+        if (p.dim() == 4) p.set_data(p.contiguous(format));
+      }
+    } else if (impl->half) {
+      impl->model.script->to(torch::kHalf);
+    }
+  }
+  impl->heatmap_width = info.input_width / info.heatmap_stride;
+  impl->heatmap_height = info.input_height / info.heatmap_stride;
+  return std::unique_ptr<KeypointDetector>(new KeypointDetector(std::move(impl)));
+}
+
+std::vector<CropDetection> KeypointDetector::Detect(const std::vector<ImageU8>& crops) {
+  Impl& m = *impl_;
+  const ModelInfo& info = m.model.info;
+  const int J = info.num_joints, W = info.input_width, H = info.input_height;
+  const int hw = m.heatmap_width, hh = m.heatmap_height;
+  const double stride = info.heatmap_stride;
+  for (size_t i = 0; i < crops.size(); ++i) {
+    const ImageU8& c = crops[i];
+    if (!c.data || c.width != W || c.height != H || c.stride_bytes < 3 * c.width) {
+      throw InputError("detector: crop " + std::to_string(i) + " is " + std::to_string(c.width) +
+                       "x" + std::to_string(c.height) + (c.data ? "" : " (empty)") +
+                       ", the model expects " + std::to_string(W) + "x" + std::to_string(H));
+    }
+  }
+  std::vector<CropDetection> results(crops.size());
+  torch::NoGradGuard no_grad;
+  const int passes = std::max(1, m.options.mc_dropout_passes);
+  if (m.model.net) m.model.net->set_mc_dropout(passes > 1);
+  const auto mean = torch::tensor({info.mean[0], info.mean[1], info.mean[2]}).view({1, 3, 1, 1});
+  const auto std = torch::tensor({info.std[0], info.std[1], info.std[2]}).view({1, 3, 1, 1});
+  for (size_t begin = 0; begin < crops.size(); begin += m.options.batch_size) {
+    const size_t end = std::min(crops.size(), begin + m.options.batch_size);
+    const int B = static_cast<int>(end - begin);
+    // uint8 crops go to the device as they are (4x fewer bytes than float); channel flip,
+    // layout and normalisation run there.
+    torch::Tensor raw = torch::empty({B, H, W, 3}, torch::kUInt8);
+    for (int b = 0; b < B; ++b) {
+      const ImageU8& c = crops[begin + b];
+      torch::Tensor t = torch::from_blob(const_cast<uint8_t*>(c.data),
+                                         {c.height, c.width, 3},
+                                         {c.stride_bytes, 3, 1},
+                                         torch::kUInt8);
+      raw[b].copy_(c.bgr ? t.flip({2}) : t);
+    }
+    if (m.device.is_cuda()) raw = raw.pin_memory();
+    torch::Tensor batch = raw.to(m.device, /*non_blocking=*/true).permute({0, 3, 1, 2});
+    batch = (batch.to(torch::kFloat32) / 255.f - mean.to(m.device)) / std.to(m.device);
+    if (m.device.is_cuda() && m.options.channels_last) {
+      batch = batch.contiguous(torch::MemoryFormat::ChannelsLast);
+    } else {
+      batch = batch.contiguous();
+    }
+    if (m.half) batch = batch.to(torch::kHalf);
+
+    // Sums over the MC passes: heatmaps, decoded coordinates (x, y, x^2, y^2), sigma^2.
+    torch::Tensor heatmap_sum;
+    std::vector<double> moments(static_cast<size_t>(B) * J * 4, 0.0);
+    std::vector<double> sigma2_sum(static_cast<size_t>(B) * J, 0.0);
+    NetOutput out;
+    for (int pass = 0; pass < passes; ++pass) {
+      out = detect2d_internal::RunModel(m.model, batch);
+      torch::Tensor hm = out.heatmaps.to(torch::kCPU, torch::kFloat32).contiguous();
+      heatmap_sum = pass == 0 ? hm : heatmap_sum + hm;
+      if (out.log_var.defined()) {
+        const torch::Tensor s2 = out.log_var.to(torch::kCPU, torch::kFloat32).exp().contiguous();
+        for (int64_t k = 0; k < B * J; ++k) {
+          sigma2_sum[k] += s2.data_ptr<float>()[k] * stride * stride;
+        }
+      }
+      if (passes > 1) {
+        std::vector<HeatmapPeak> peaks(J);
+        for (int b = 0; b < B; ++b) {
+          DecodeHeatmaps(hm[b].data_ptr<float>(), J, hh, hw, m.options.decode, peaks.data());
+          for (int j = 0; j < J; ++j) {
+            const double x = (peaks[j].x + 0.5) * stride - 0.5,
+                         y = (peaks[j].y + 0.5) * stride - 0.5;
+            double* mo = &moments[(static_cast<size_t>(b) * J + j) * 4];
+            mo[0] += x;
+            mo[1] += y;
+            mo[2] += x * x;
+            mo[3] += y * y;
+          }
+        }
+      }
+    }
+    const torch::Tensor heatmaps = (heatmap_sum / passes).contiguous();
+    torch::Tensor center, regress, offset, features;
+    if (info.kind == "movenet") {
+      center = out.center.to(torch::kCPU, torch::kFloat32).contiguous();
+      regress = out.regress.to(torch::kCPU, torch::kFloat32).contiguous();
+      offset = out.offset.to(torch::kCPU, torch::kFloat32).contiguous();
+    }
+    if (m.options.keep_features && out.features.defined()) {
+      features = out.features.to(torch::kCPU, torch::kFloat32).contiguous();
+    }
+    for (int b = 0; b < B; ++b) {
+      CropDetection& r = results[begin + b];
+      r.keypoints.resize(static_cast<size_t>(J) * 3);
+      const float* hm = heatmaps[b].data_ptr<float>();
+      if (info.kind == "movenet") {
+        const std::vector<MoveNetKeypoint> kp = DecodeMoveNet(m.model.movenet,
+                                                              hm,
+                                                              center[b].data_ptr<float>(),
+                                                              regress[b].data_ptr<float>(),
+                                                              offset[b].data_ptr<float>());
+        for (int j = 0; j < J; ++j) {
+          r.keypoints[3 * j] = kp[j].x * W - 0.5f;
+          r.keypoints[3 * j + 1] = kp[j].y * H - 0.5f;
+          r.keypoints[3 * j + 2] = kp[j].score;
+        }
+      } else {
+        std::vector<HeatmapPeak> peaks(J);
+        DecodeHeatmaps(hm, J, hh, hw, m.options.decode, peaks.data());
+        for (int j = 0; j < J; ++j) {
+          r.keypoints[3 * j] = static_cast<float>((peaks[j].x + 0.5) * stride - 0.5);
+          r.keypoints[3 * j + 1] = static_cast<float>((peaks[j].y + 0.5) * stride - 0.5);
+          r.keypoints[3 * j + 2] = peaks[j].score;
+        }
+      }
+      if (passes > 1 || out.log_var.defined()) {
+        r.variance.assign(J, 0.f);
+        for (int j = 0; j < J; ++j) {
+          const double* mo = &moments[(static_cast<size_t>(b) * J + j) * 4];
+          double var = 0;
+          if (passes > 1) {
+            const double mx = mo[0] / passes, my = mo[1] / passes;
+            var = 0.5 * (std::max(0.0, mo[2] / passes - mx * mx) +
+                         std::max(0.0, mo[3] / passes - my * my));
+          }
+          var += sigma2_sum[static_cast<size_t>(b) * J + j] / passes;
+          r.variance[j] = static_cast<float>(var);
+        }
+      }
+      if (m.options.keep_heatmaps) r.heatmaps.assign(hm, hm + static_cast<size_t>(J) * hh * hw);
+      if (features.defined()) {
+        const float* f = features[b].data_ptr<float>();
+        r.features.assign(f, f + features.size(1));
+      }
+    }
+  }
+  if (m.model.net) m.model.net->set_mc_dropout(false);
+  return results;
+}
+
+}  // namespace rigpose
