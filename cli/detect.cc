@@ -37,6 +37,7 @@
 #include "triangulate/robust_triangulation.h"
 
 namespace rigpose::cli {
+#if defined(RIGPOSE_HAVE_TORCH)
 namespace {
 
 namespace fs = std::filesystem;
@@ -68,6 +69,7 @@ double MeanScore(const std::vector<float>& keypoints) {
 }
 
 }  // namespace
+#endif
 
 DetectSummary RunDetect(const DetectOptions& o, std::ostream& out, std::ostream& err) {
 #if !defined(RIGPOSE_HAVE_TORCH)
