@@ -20,6 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
+#if !defined(RIGPOSE_DETECT2D_NO_TFJS)
 std::vector<char> ReadBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::vector<char>(std::istreambuf_iterator<char>(in), {});
@@ -32,7 +33,6 @@ std::vector<float> ReadFloats(const std::string& path) {
   return values;
 }
 
-#if !defined(RIGPOSE_DETECT2D_NO_TFJS)
 // The MoveNet import is converted once per process (the conversion itself is tested here).
 std::string MoveNetModel() {
   static std::string path;
