@@ -28,6 +28,7 @@
 #include "core/keypoints.h"
 #include "core/skeleton.h"
 #include "data/calib_io.h"
+#include "data/file_util.h"
 #include "data/frame_source.h"
 #include "data/npy.h"
 #include "data/openpose_json.h"
@@ -48,11 +49,6 @@ double Seconds(Clock::time_point since) {
 }
 
 bool IsNpy(const std::string& path) { return fs::path(path).extension() == ".npy"; }
-
-std::string SiblingPath(const std::string& path, const std::string& suffix) {
-  const fs::path p(path);
-  return (p.parent_path() / (p.stem().string() + suffix)).string();
-}
 
 // One crop to run: which camera, its transform, and the crop pixels (kept alive for the batch).
 struct PendingCrop {
@@ -204,7 +200,7 @@ DetectSummary RunDetect(const DetectOptions& o, std::ostream& out, std::ostream&
     all.skeleton = info.skeleton;
   }
   if (with_variance) {
-    summary.variance_path = npy ? SiblingPath(o.out, ".variance.npy") : o.out + ".variance.npy";
+    summary.variance_path = npy ? SidecarPath(o.out, ".variance.npy") : o.out + ".variance.npy";
     variance_writer = std::make_unique<NpyStreamWriter>(
         summary.variance_path, "<f4", std::vector<int64_t>{F, C, J});
   }

@@ -217,12 +217,6 @@ class KeypointSource {
   std::string skeleton_;
 };
 
-// Sidecar path: OUT minus its extension plus `suffix` ("poses.trc" -> "poses.status.npy").
-std::string SidecarPath(const std::string& out, const std::string& suffix) {
-  fs::path p(out);
-  return (p.parent_path() / (p.stem().string() + suffix)).string();
-}
-
 std::string Fixed(double value, int digits) {
   if (!std::isfinite(value)) return "-";
   std::ostringstream s;

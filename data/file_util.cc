@@ -17,6 +17,11 @@
 namespace rigpose {
 namespace fs = std::filesystem;
 
+std::string SidecarPath(const std::string& path, const std::string& suffix) {
+  const std::filesystem::path p(path);
+  return (p.parent_path() / (p.stem().string() + suffix)).string();
+}
+
 std::string ReadFileToString(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) throw IoError(path + ": is a directory, expected a file");

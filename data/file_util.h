@@ -8,6 +8,9 @@
 
 namespace rigpose {
 
+// Sidecar path: `path` minus its extension plus `suffix` ("poses.trc" -> "poses.status.npy").
+std::string SidecarPath(const std::string& path, const std::string& suffix);
+
 // Whole file as bytes; IoError naming the path when it cannot be opened or read.
 std::string ReadFileToString(const std::string& path);
 
