@@ -60,7 +60,8 @@ constexpr const char* kUsage =
     "usage: detect_bench --model FILE | --arch ARCH [--save-model FILE] [--device cpu|cuda[:N]]\n"
     "                    [--fp16 0|1] [--channels-last 0|1] [--batch N] [--iters N]\n"
     "                    [--warmup N] [--threads N] [--dump-heatmaps OUT.bin] [--dump-crops N]\n"
-    "  ARCH: simplebaseline-r18 | simplebaseline-r50 | hrnet-w32 (fresh weights, seed 1)\n";
+    "  ARCH: simplebaseline-r18 | simplebaseline-r50 | simplebaseline-mini | hrnet-w32 (fresh "
+    "weights, seed 1)\n";
 
 int ParseInt(const std::string& flag, const std::string& value) {
   try {

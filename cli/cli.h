@@ -9,12 +9,14 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/rig.h"
 #include "data/calib_io.h"
+#include "pipeline/reconstruct.h"
 
 namespace CLI {
 class App;
@@ -48,6 +50,7 @@ void RegisterTriangulate(CLI::App& app, Action& action);
 void RegisterCalibrate(CLI::App& app, Action& action);
 void RegisterModel(CLI::App& app, Action& action);  // model import / create / info
 void RegisterDetect(CLI::App& app, Action& action);
+void RegisterReconstruct(CLI::App& app, Action& action);
 
 // ---- rigpose version --------------------------------------------------------------------
 void RunVersion(std::ostream& out);
@@ -247,5 +250,31 @@ struct DetectSummary {
   std::string variance_path;
 };
 DetectSummary RunDetect(const DetectOptions& options, std::ostream& out, std::ostream& err);
+
+// ---- rigpose reconstruct (--rig RIG --videos DIR --model M | --manifest FILE) --out DIR ----
+struct ReconstructCliOptions {
+  std::string config;    // YAML of configuration keys (pipeline/reconstruct_config.h)
+  std::string manifest;  // YAML `sessions:` list; each session goes to OUT/<name>/
+  std::string out;       // the session folder (single session) or the run folder (manifest)
+  std::map<std::string, std::string> values;  // keys given on the command line (win)
+  bool force = false;                         // recompute finished sessions
+  bool dump_config = false;                   // print the effective configuration(s) and stop
+  bool quiet = false;                         // no progress bars
+};
+struct ReconstructSessionStatus {
+  std::string name;
+  std::string status;  // ok | skipped | failed
+  std::string message;
+  ReconstructResult result;
+};
+struct ReconstructCliSummary {
+  std::vector<ReconstructSessionStatus> sessions;
+  int failed = 0;
+};
+// Runs every session; a failed session does not stop the others. Writes OUT/summary.tsv for a
+// manifest. Throws (exit 1) after the summary table when any session failed.
+ReconstructCliSummary RunReconstructCli(const ReconstructCliOptions& options,
+                                        std::ostream& out,
+                                        std::ostream& err);
 
 }  // namespace rigpose::cli

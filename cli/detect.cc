@@ -1,13 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // `rigpose detect`: synchronised videos or image folders -> 2D keypoints per camera and frame.
 //
-// Person crops: each camera tracks its person from frame to frame (the crop of frame t is the
-// box of frame t-1's confident keypoints, grown by --box-padding); without a previous box the
-// whole frame is letterboxed into the network first and the box of that pass is re-detected (a
-// second pass at full resolution). A camera-frame whose mean joint score stays below
-// --person-min-score has no person: all its joints are written as missing (score 0) and the
-// next frame starts again from the whole frame, or, with --rig, from the box of the joints the
-// other cameras triangulate in this frame, reprojected into it (--no-track-3d turns that off).
+// Person crops are tracked per camera (pipeline/person_tracker.h).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -32,10 +26,9 @@
 #include "data/frame_source.h"
 #include "data/npy.h"
 #include "data/openpose_json.h"
-#include "detect2d/crop.h"
 #include "detect2d/detector.h"
-#include "detect2d/image_crop.h"
-#include "triangulate/robust_triangulation.h"
+#include "pipeline/person_tracker.h"
+#include "pipeline/rig_streams.h"
 
 namespace rigpose::cli {
 #if defined(RIGPOSE_HAVE_TORCH)
@@ -49,20 +42,6 @@ double Seconds(Clock::time_point since) {
 }
 
 bool IsNpy(const std::string& path) { return fs::path(path).extension() == ".npy"; }
-
-// One crop to run: which camera, its transform, and the crop pixels (kept alive for the batch).
-struct PendingCrop {
-  int camera = 0;
-  CropTransform transform;
-  cv::Mat pixels;
-};
-
-double MeanScore(const std::vector<float>& keypoints) {
-  double sum = 0;
-  const size_t n = keypoints.size() / 3;
-  for (size_t j = 0; j < n; ++j) sum += keypoints[3 * j + 2];
-  return n ? sum / n : 0.0;
-}
 
 }  // namespace
 #endif
@@ -132,44 +111,9 @@ DetectSummary RunDetect(const DetectOptions& o, std::ostream& out, std::ostream&
     CalibReadOptions read_options;
     read_options.format = CalibFormatOption(o.rig_format, "--rig-format");
     rig = ReadRig(o.rig, read_options);
-    order.assign(rig.NumCameras(), -1);
-    for (size_t s = 0; s < streams.size(); ++s) {
-      const std::optional<int> c = rig.MatchCamera(streams[s].name);
-      if (!c) {
-        throw InputError("detect: " + streams[s].path + ": camera '" + streams[s].name +
-                         "' is not in the rig " + o.rig);
-      }
-      order[*c] = static_cast<int>(s);
-    }
-    for (int c = 0; c < rig.NumCameras(); ++c) {
-      const Camera& camera = rig.cameras[c];
-      if (order[c] < 0) {
-        throw InputError("detect: rig camera '" + camera.name + "' has no video/image folder in " +
-                         (o.videos.empty() ? o.images : o.videos));
-      }
-      const CameraStreamInfo& stream = streams[order[c]];
-      // Sizes within 1 % (e.g. a 1080-wide video of a camera calibrated at 1088, as in the
-      // Pose2Sim demo: the same sensor, cropped) are accepted with a warning: pixel coordinates
-      // are anchored at the top-left corner. Anything larger is a different video mode.
-      const bool differs = stream.width != camera.width || stream.height != camera.height;
-      const bool close = std::abs(stream.width - camera.width) <= 0.01 * camera.width &&
-                         std::abs(stream.height - camera.height) <= 0.01 * camera.height;
-      if (camera.width > 0 && differs && close) {
-        spdlog::warn(
-            "detect: {} is {}x{}, rig camera '{}' was calibrated at {}x{} (within 1 %: "
-            "used as is)",
-            stream.path,
-            stream.width,
-            stream.height,
-            camera.name,
-            camera.width,
-            camera.height);
-      } else if (camera.width > 0 && differs) {
-        throw InputError("detect: " + stream.path + " is " + std::to_string(stream.width) + "x" +
-                         std::to_string(stream.height) + " but rig camera '" + camera.name +
-                         "' was calibrated at " + std::to_string(camera.width) + "x" +
-                         std::to_string(camera.height));
-      }
+    order =
+        MatchStreamsToRig(streams, rig, o.rig, o.videos.empty() ? o.images : o.videos, "detect");
+    for (const Camera& camera : rig.cameras) {
       names.push_back(camera.name);
     }
   } else {
@@ -205,48 +149,18 @@ DetectSummary RunDetect(const DetectOptions& o, std::ostream& out, std::ostream&
         summary.variance_path, "<f4", std::vector<int64_t>{F, C, J});
   }
 
-  std::vector<std::optional<CropBox> > boxes(C);
+  PersonTrackerOptions tracker_options;
+  tracker_options.person_min_score = o.person_min_score;
+  tracker_options.box_padding = o.box_padding;
+  tracker_options.refine_first = o.refine_first;
+  tracker_options.track_3d = o.track_3d;
+  PersonTracker tracker(
+      detector.get(), C, o.rig.empty() ? std::vector<Camera>() : rig.cameras, tracker_options);
   std::vector<float> row(static_cast<size_t>(C) * J * 3), variance_row(static_cast<size_t>(C) * J);
   std::vector<cv::Mat> images;
+  std::vector<const cv::Mat*> ordered(C);
   ProgressBar progress("detect", F, !o.quiet);
   int frames_done = 0;
-  auto run = [&](std::vector<PendingCrop>& crops) {
-    std::vector<ImageU8> views;
-    for (const PendingCrop& crop : crops) {
-      views.push_back(ImageU8{crop.pixels.data,
-                              crop.pixels.cols,
-                              crop.pixels.rows,
-                              static_cast<int64_t>(crop.pixels.step[0]),
-                              true});
-    }
-    const Clock::time_point t = Clock::now();
-    std::vector<CropDetection> result = detector->Detect(views);
-    summary.seconds_infer += Seconds(t);
-    summary.crops += static_cast<int64_t>(crops.size());
-    // Keypoints to image pixels.
-    for (size_t i = 0; i < crops.size(); ++i) {
-      for (int j = 0; j < J; ++j) {
-        float* k = &result[i].keypoints[3 * j];
-        const Eigen::Vector2d img = crops[i].transform.ToImage(Eigen::Vector2d(k[0], k[1]));
-        k[0] = static_cast<float>(img.x());
-        k[1] = static_cast<float>(img.y());
-      }
-      for (float& v : result[i].variance) {
-        v = static_cast<float>(v * crops[i].transform.scale * crops[i].transform.scale);
-      }
-    }
-    return result;
-  };
-  auto make_crop = [&](int c, const CropBox& box) {
-    const Clock::time_point t = Clock::now();
-    PendingCrop crop;
-    crop.camera = c;
-    crop.transform = MakeCropTransform(box, info.input_width, info.input_height);
-    crop.pixels = ExtractCrop(images[order[c]], crop.transform);
-    summary.seconds_crop += Seconds(t);
-    return crop;
-  };
-
   for (int f = 0; f < F; ++f) {
     Clock::time_point t = Clock::now();
     int frame_index = 0;
@@ -256,87 +170,13 @@ DetectSummary RunDetect(const DetectOptions& o, std::ostream& out, std::ostream&
       break;
     }
     summary.seconds_decode += Seconds(t);
-    // Pass 1: tracked boxes, or the whole frame.
-    std::vector<PendingCrop> crops;
-    for (int c = 0; c < C; ++c) {
-      const cv::Mat& image = images[order[c]];
-      if (!boxes[c]) ++summary.full_frame_searches;
-      crops.push_back(make_crop(c, boxes[c] ? *boxes[c] : FullImageBox(image.cols, image.rows)));
-    }
-    std::vector<CropDetection> results = run(crops);
-    // Pass 2 for cameras that started from the whole frame.
-    if (o.refine_first) {
-      std::vector<PendingCrop> second;
-      std::vector<int> which;
+    for (int c = 0; c < C; ++c) ordered[c] = &images[order[c]];
+    tracker.Track(ordered, row.data(), variance_row.data());
+    if (!npy) {
       for (int c = 0; c < C; ++c) {
-        if (boxes[c] || MeanScore(results[c].keypoints) < 0.5 * o.person_min_score) continue;
-        const std::optional<CropBox> box = BoxFromKeypoints(
-            results[c].keypoints.data(), J, o.person_min_score, o.box_padding, 32.0, 3);
-        if (!box) continue;
-        second.push_back(make_crop(c, *box));
-        which.push_back(c);
-      }
-      if (!second.empty()) {
-        std::vector<CropDetection> refined = run(second);
-        for (size_t i = 0; i < which.size(); ++i) results[which[i]] = std::move(refined[i]);
-      }
-    }
-    for (int c = 0; c < C; ++c) {
-      DetectCameraStats& stats = summary.cameras[c];
-      ++stats.frames;
-      const double mean_score = MeanScore(results[c].keypoints);
-      const bool person = mean_score >= o.person_min_score;
-      boxes[c] =
-          person ? BoxFromKeypoints(
-                       results[c].keypoints.data(), J, o.person_min_score, o.box_padding, 32.0, 3)
-                 : std::nullopt;
-      if (person) {
-        ++stats.frames_with_person;
-        stats.mean_score += mean_score;
-      }
-      for (int j = 0; j < J; ++j) {
-        const float* k = &results[c].keypoints[3 * j];
-        const bool valid = person && k[2] > 0 && std::isfinite(k[0]) && std::isfinite(k[1]);
-        float* dst = &row[(static_cast<size_t>(c) * J + j) * 3];
-        dst[0] = valid ? k[0] : 0.f;
-        dst[1] = valid ? k[1] : 0.f;
-        dst[2] = valid ? k[2] : 0.f;
-        variance_row[static_cast<size_t>(c) * J + j] =
-            valid && !results[c].variance.empty() ? results[c].variance[j] : 0.f;
-        if (!npy) all.Set(f, c, j, dst[0], dst[1], dst[2]);
-      }
-    }
-    // Cameras that lost their person get next frame's box from this frame's 3D, reprojected.
-    if (o.track_3d && !o.rig.empty()) {
-      const int found = static_cast<int>(
-          std::count_if(boxes.begin(), boxes.end(), [](const std::optional<CropBox>& b) {
-            return b.has_value();
-          }));
-      if (found >= 2 && found < C) {
-        Keypoints2D frame(1, C, J);
-        for (int c = 0; c < C; ++c) {
-          if (!boxes[c]) continue;
-          for (int j = 0; j < J; ++j) {
-            const float* k = &row[(static_cast<size_t>(c) * J + j) * 3];
-            if (k[2] >= o.person_min_score) frame.Set(0, c, j, k[0], k[1], k[2]);
-          }
-        }
-        RobustOptions robust;
-        robust.dlt.num_threads = 1;
-        const RobustBatchResult result = TriangulateRobustBatch(rig.cameras, frame, robust);
-        for (int c = 0; c < C; ++c) {
-          if (boxes[c]) continue;
-          std::vector<float> projected(static_cast<size_t>(J) * 3, 0.f);
-          for (int j = 0; j < J; ++j) {
-            if (!result.poses.IsValid(0, j)) continue;
-            const auto img = rig.cameras[c].ImgFromWorld(result.poses.Position(0, j));
-            if (!img) continue;
-            projected[3 * j] = static_cast<float>(img->x());
-            projected[3 * j + 1] = static_cast<float>(img->y());
-            projected[3 * j + 2] = 1.f;
-          }
-          boxes[c] = BoxFromKeypoints(projected.data(), J, 0.5, o.box_padding, 32.0, 3);
-          if (boxes[c]) ++summary.boxes_from_3d;
+        for (int j = 0; j < J; ++j) {
+          const float* k = &row[(static_cast<size_t>(c) * J + j) * 3];
+          all.Set(f, c, j, k[0], k[1], k[2]);
         }
       }
     }
@@ -361,6 +201,17 @@ DetectSummary RunDetect(const DetectOptions& o, std::ostream& out, std::ostream&
   if (variance_writer) variance_writer->Commit();
   if (!npy) WriteOpenPoseTree(o.out, all);
   summary.seconds_total = Seconds(start);
+  const PersonTrackerStats& tracked = tracker.stats();
+  summary.crops = tracked.crops;
+  summary.full_frame_searches = tracked.full_frame_searches;
+  summary.boxes_from_3d = tracked.boxes_from_3d;
+  summary.seconds_crop = tracked.seconds_crop;
+  summary.seconds_infer = tracked.seconds_infer;
+  for (int c = 0; c < C; ++c) {
+    summary.cameras[c].frames = static_cast<int>(tracked.frames[c]);
+    summary.cameras[c].frames_with_person = static_cast<int>(tracked.frames_with_person[c]);
+    summary.cameras[c].mean_score = tracked.score_sum[c];
+  }
 
   out << "detect: " << info.arch << " on " << summary.device << ", " << F << " frames x " << C
       << " cameras, " << summary.crops << " crops in " << std::fixed << std::setprecision(1)

@@ -7,7 +7,9 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/cli.h"
+#include "cli/overlay.h"
 #include "cli/train.h"
+#include "cli/view.h"
 #include "core/error.h"
 
 namespace rigpose::cli {
@@ -34,7 +36,10 @@ int Main(int argc, char** argv) {
   RegisterCalibrate(app, action);
   RegisterModel(app, action);
   RegisterDetect(app, action);
+  RegisterReconstruct(app, action);
+  RegisterOverlay(app, action);
   RegisterTrain(app, action);
+  RegisterView(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

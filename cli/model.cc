@@ -114,7 +114,9 @@ void RegisterModel(CLI::App& app, Action& action) {
   auto create = std::make_shared<ModelCliOptions>();
   create->action = "create";
   CLI::App* cr = model->add_subcommand("create", "A new native net (untrained) for rigpose train");
-  cr->add_option("--arch", create->arch, "simplebaseline-r18 | simplebaseline-r50 | hrnet-w32");
+  cr->add_option("--arch",
+                 create->arch,
+                 "simplebaseline-r18 | simplebaseline-r50 | simplebaseline-mini | hrnet-w32");
   cr->add_option("--out", create->out, "Model file to write")->required();
   add_net_options(cr, create.get());
   cr->add_option("--dropout", create->dropout, "Dropout before the last layer (MC-dropout)");

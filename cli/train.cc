@@ -101,6 +101,7 @@ TrainCliSummary RunTrain(const TrainCliOptions& options, std::ostream& out) {
   train.max_steps = options.max_steps;
   train.val_max_instances = options.val_max_instances;
   train.val_alpha = options.val_alpha;
+  train.augment.full_image_probability = options.full_image_probability;
   if (options.no_augment) {
     const double padding = train.augment.box_padding;
     train.augment = AugmentOptions{};
@@ -235,7 +236,7 @@ void RegisterTrain(CLI::App& app, Action& action) {
   cmd->add_option_function<std::string>(
       "--arch",
       [o](const std::string& v) { o->arch = v; },
-      "New model: simplebaseline-r18 | simplebaseline-r50 | hrnet-w32");
+      "New model: simplebaseline-r18 | simplebaseline-r50 | simplebaseline-mini | hrnet-w32");
   cmd->add_option_function<std::string>(
       "--input-size", [o](const std::string& v) { o->input_size = v; }, "New model: WxH crop");
   cmd->add_option_function<std::string>(
@@ -259,6 +260,9 @@ void RegisterTrain(CLI::App& app, Action& action) {
   cmd->add_option("--loader-threads", o->loader_threads, "Sample assembly threads");
   cmd->add_option("--seed", o->seed, "Seed (initialisation, order, augmentation, dropout)");
   cmd->add_flag("--no-augment", o->no_augment, "No flip/scale/rotation/shift/colour jitter");
+  cmd->add_option("--full-image-probability",
+                  o->full_image_probability,
+                  "Share of samples showing the whole image letterboxed (for detect's first pass)");
   cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint written after every epoch");
   cmd->add_flag("--resume", o->resume, "Continue from --checkpoint when it exists");
   cmd->add_option("--max-steps", o->max_steps, "Stop after N optimiser steps (0: no limit)");

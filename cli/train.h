@@ -42,8 +42,9 @@ struct TrainCliOptions {
   int loader_threads = 2;  // sample assembly threads
   uint64_t seed = 1;
   bool no_augment = false;
-  std::string checkpoint;  // written after every epoch
-  bool resume = false;     // continue from --checkpoint when it exists
+  double full_image_probability = 0.0;  // share of samples taken from the whole image
+  std::string checkpoint;               // written after every epoch
+  bool resume = false;                  // continue from --checkpoint when it exists
   int max_steps = 0;
   // Data selection.
   std::string val_coco;  // validation COCO ("": --val-cameras of --coco, or no validation)

@@ -23,6 +23,7 @@
 #include "data/npy.h"
 #include "data/openpose_json.h"
 #include "data/poses_io.h"
+#include "pipeline/triangulate_chunk.h"
 #include "triangulate/dlt.h"
 #include "triangulate/refine.h"
 #include "triangulate/robust_triangulation.h"
@@ -30,37 +31,6 @@
 namespace rigpose::cli {
 namespace fs = std::filesystem;
 namespace {
-
-// Reprojection errors per camera with bounded memory: exact count / sum, the median from a
-// histogram of 0.01 px bins (errors beyond the last bin land in it).
-class ErrorStats {
- public:
-  void Add(double error_px) {
-    if (!std::isfinite(error_px)) return;
-    ++count_;
-    sum_ += error_px;
-    const size_t bin = std::min<size_t>(kBins - 1, static_cast<size_t>(error_px / kBinPx));
-    ++bins_[bin];
-  }
-  int64_t count() const { return count_; }
-  double Mean() const { return count_ > 0 ? sum_ / count_ : NAN; }
-  double Median() const {
-    if (count_ == 0) return NAN;
-    int64_t seen = 0;
-    for (size_t b = 0; b < kBins; ++b) {
-      seen += bins_[b];
-      if (2 * seen >= count_) return (b + 0.5) * kBinPx;
-    }
-    return NAN;
-  }
-
- private:
-  static constexpr double kBinPx = 0.01;
-  static constexpr size_t kBins = 100000;  // up to 1000 px
-  int64_t count_ = 0;
-  double sum_ = 0.0;
-  std::vector<int64_t> bins_ = std::vector<int64_t>(kBins, 0);
-};
 
 struct CameraTally {
   ErrorStats errors;
@@ -91,32 +61,6 @@ int64_t SanitiseKeypoints(Keypoints2D* keypoints, std::vector<CameraTally>* tall
     }
   }
   return fixed;
-}
-
-enum class Method { kDlt, kWeighted, kRobust };
-enum class RefineMode { kNone, kFrame, kSequence };
-
-Method ParseMethod(const std::string& name) {
-  if (name == "dlt") return Method::kDlt;
-  if (name == "weighted") return Method::kWeighted;
-  if (name == "robust") return Method::kRobust;
-  throw UsageError("--method '" + name + "' is not dlt, weighted or robust");
-}
-
-RefineMode ParseRefine(const std::string& name) {
-  if (name == "none") return RefineMode::kNone;
-  if (name == "frame") return RefineMode::kFrame;
-  if (name == "sequence") return RefineMode::kSequence;
-  throw UsageError("--refine '" + name + "' is not none, frame or sequence");
-}
-
-// Drops the lens distortion of every camera (keeps fx, fy, cx, cy as a PINHOLE camera), as
-// Pose2Sim does with undistort_points = false.
-void DropDistortion(Rig* rig) {
-  for (Camera& camera : rig->cameras) {
-    camera.params.resize(4);
-    camera.model_id = CameraModelId::kPinhole;
-  }
 }
 
 // Where the keypoints come from: a .npy array [F][C][J][3] in rig camera order, or an OpenPose
@@ -224,100 +168,6 @@ std::string Fixed(double value, int digits) {
   return s.str();
 }
 
-// The 3D result of one chunk, whatever produced it.
-struct ChunkResult {
-  Poses3D poses;
-  std::vector<uint8_t> status;         // [F][J]
-  std::vector<uint8_t> used;           // [F][C][J]: view used by the final fit
-  std::vector<float> reproj_error_px;  // [F][C][J]
-  std::vector<float> covariance;       // [F][J][6] (refined only)
-};
-
-ChunkResult TriangulateChunk(const std::vector<Camera>& cameras,
-                             const Keypoints2D& keypoints,
-                             Method method,
-                             RefineMode refine,
-                             const RobustOptions& robust,
-                             const RefineOptions& refine_options,
-                             const std::vector<std::pair<int, int>>& bones,
-                             bool refine_all_views,
-                             TriangulateSummary* summary) {
-  ChunkResult chunk;
-  const int num_frames = keypoints.num_frames();
-  const int num_cameras = keypoints.num_cameras();
-  const int num_joints = keypoints.num_joints();
-  if (method == Method::kRobust) {
-    RobustBatchResult result = TriangulateRobustBatch(cameras, keypoints, robust);
-    chunk.poses = std::move(result.poses);
-    chunk.status = std::move(result.status);
-    chunk.used = std::move(result.inlier_mask);
-    chunk.reproj_error_px = std::move(result.reproj_error_px);
-    summary->num_hypotheses += result.num_hypotheses;
-  } else {
-    DltOptions dlt = robust.dlt;
-    dlt.weighted = method == Method::kWeighted;
-    DltBatchResult result = TriangulateDltBatch(cameras, keypoints, dlt);
-    chunk.poses = std::move(result.poses);
-    chunk.status = std::move(result.status);
-    chunk.reproj_error_px = std::move(result.reproj_error_px);
-    // Every usable view of a valid joint is used by the DLT.
-    chunk.used.assign(chunk.reproj_error_px.size(), 0);
-    for (size_t i = 0; i < chunk.used.size(); ++i) {
-      chunk.used[i] = std::isfinite(chunk.reproj_error_px[i]) ? 1 : 0;
-    }
-  }
-  if (refine == RefineMode::kNone) return chunk;
-  // Refine from the views the linear step used (robust: its inliers), or from every usable view
-  // (the robust loss then weighs the disagreeing ones down).
-  const std::vector<uint8_t> all_views;
-  const std::vector<uint8_t>& mask = refine_all_views ? all_views : chunk.used;
-  RefineResult refined =
-      refine == RefineMode::kFrame
-          ? RefineFrames(cameras, keypoints, chunk.poses, mask, refine_options)
-          : RefineSequence(cameras, keypoints, chunk.poses, mask, bones, refine_options);
-  summary->refine_seconds += refined.summary.seconds;
-  summary->refine_failed += refined.summary.num_failed;
-  summary->refine_iterations += refined.summary.num_iterations;
-  if (!refined.summary.bone_lengths_m.empty()) {
-    summary->bone_lengths_m = refined.summary.bone_lengths_m;
-  }
-  chunk.poses = std::move(refined.poses);
-  chunk.covariance = std::move(refined.covariance);
-  // The refined reprojection errors, for the views that were used.
-  for (int f = 0; f < num_frames; ++f) {
-    for (int c = 0; c < num_cameras; ++c) {
-      for (int j = 0; j < num_joints; ++j) {
-        const int64_t i = keypoints.Offset(f, c, j) / 3;
-        if (refine_all_views) chunk.used[i] = std::isfinite(refined.reproj_error_px[i]) ? 1 : 0;
-        if (chunk.used[i]) chunk.reproj_error_px[i] = refined.reproj_error_px[i];
-      }
-    }
-  }
-  return chunk;
-}
-
-// Frames [begin, end) of `chunk`, whose first frame is `chunk_first`, as a new chunk.
-ChunkResult Slice(const ChunkResult& chunk, int num_cameras, int begin, int end) {
-  const int num_joints = chunk.poses.num_joints();
-  const int count = end - begin;
-  ChunkResult out;
-  out.poses = Poses3D(count, num_joints);
-  out.poses.skeleton = chunk.poses.skeleton;
-  std::copy(chunk.poses.data() + chunk.poses.Offset(begin, 0),
-            chunk.poses.data() + chunk.poses.Offset(begin, 0) + int64_t(4) * count * num_joints,
-            out.poses.data());
-  auto slice = [&](const auto& v, int64_t per_frame) {
-    using T = typename std::decay_t<decltype(v)>::value_type;
-    if (v.empty()) return std::vector<T>();
-    return std::vector<T>(v.begin() + begin * per_frame, v.begin() + end * per_frame);
-  };
-  out.status = slice(chunk.status, num_joints);
-  out.used = slice(chunk.used, int64_t(num_cameras) * num_joints);
-  out.reproj_error_px = slice(chunk.reproj_error_px, int64_t(num_cameras) * num_joints);
-  out.covariance = slice(chunk.covariance, int64_t(6) * num_joints);
-  return out;
-}
-
 }  // namespace
 
 TriangulateSummary RunTriangulate(const TriangulateOptions& options,
@@ -325,8 +175,8 @@ TriangulateSummary RunTriangulate(const TriangulateOptions& options,
                                   std::ostream& err) {
   const auto start = std::chrono::steady_clock::now();
   TriangulateSummary summary;
-  const Method method = ParseMethod(options.method);
-  const RefineMode refine = ParseRefine(options.refine);
+  const TriangulationMethod method = ParseTriangulationMethod(options.method);
+  const RefineMode refine = ParseRefineMode(options.refine);
   if (!(std::isfinite(options.min_score) && options.min_score >= 0.0)) {
     throw UsageError("--min-score " + std::to_string(options.min_score) + " must be >= 0");
   }
@@ -438,6 +288,14 @@ TriangulateSummary RunTriangulate(const TriangulateOptions& options,
   }
   double reference_error_sum = 0.0;
 
+  ChunkTriangulationOptions chunk_options;
+  chunk_options.method = method;
+  chunk_options.refine = refine;
+  chunk_options.robust = robust;
+  chunk_options.refine_options = refine_options;
+  chunk_options.bones = bones;
+  chunk_options.refine_all_views = refine_views_all;
+  ChunkCounters counters;
   ProgressBar bar("triangulate", num_frames, !options.quiet && num_frames > options.chunk_frames);
   for (int begin = 0; begin < num_frames; begin += options.chunk_frames) {
     const int end = std::min(num_frames, begin + options.chunk_frames);
@@ -455,16 +313,8 @@ TriangulateSummary RunTriangulate(const TriangulateOptions& options,
       keypoints = std::move(padded);
     }
     summary.invalid_values += SanitiseKeypoints(&keypoints, &tallies);
-    const ChunkResult whole = TriangulateChunk(rig.cameras,
-                                               keypoints,
-                                               method,
-                                               refine,
-                                               robust,
-                                               refine_options,
-                                               bones,
-                                               refine_views_all,
-                                               &summary);
-    const ChunkResult chunk = Slice(whole, num_cameras, begin - read_begin, end - read_begin);
+    const ChunkResult whole = TriangulateChunk(rig.cameras, keypoints, chunk_options, &counters);
+    const ChunkResult chunk = SliceChunk(whole, num_cameras, begin - read_begin, end - read_begin);
     // Statistics over the frames kept.
     for (int f = 0; f < end - begin; ++f) {
       for (int j = 0; j < num_joints; ++j) {
@@ -497,6 +347,11 @@ TriangulateSummary RunTriangulate(const TriangulateOptions& options,
     bar.Update(end);
   }
   bar.Finish();
+  summary.num_hypotheses = counters.num_hypotheses;
+  summary.refine_failed = counters.refine_failed;
+  summary.refine_iterations = counters.refine_iterations;
+  summary.refine_seconds = counters.refine_seconds;
+  summary.bone_lengths_m = counters.bone_lengths_m;
 
   // ---- Report -------------------------------------------------------------------------------
   for (int c = 0; c < num_cameras; ++c) {

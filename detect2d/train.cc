@@ -507,7 +507,7 @@ TrainSummary TrainDetector(const std::string& model_path,
   LoadedModel model = detect2d_internal::LoadModel(model_path, device);
   if (model.info.kind != "native" || !model.net) {
     throw InputError(model_path +
-                     ": only native models (simplebaseline-r18/-r50, hrnet-w32) can "
+                     ": only native models (simplebaseline-r18/-r50/-mini, hrnet-w32) can "
                      "be trained, this one is " +
                      model.info.kind + " (" + model.info.arch + ")");
   }

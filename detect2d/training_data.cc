@@ -83,6 +83,7 @@ std::vector<std::string> AugmentOptions::Check() const {
   };
   probability(flip_probability, "flip_probability");
   probability(rotation_probability, "rotation_probability");
+  probability(full_image_probability, "full_image_probability");
   if (!(scale_range >= 0 && scale_range < 1))
     problems.push_back("scale_range must be in [0, 1), got " + std::to_string(scale_range));
   if (!(rotation_deg >= 0 && rotation_deg <= 180))
@@ -313,7 +314,7 @@ void KeypointTrainingSet::GetSample(int index,
   // Draw every random number first, in a fixed order (reproducible whatever the branches).
   double scale = 1, rotation_deg = 0, shift_x = 0, shift_y = 0;
   double brightness = 1, contrast = 1, saturation = 1;
-  bool flip = false;
+  bool flip = false, full_image = false;
   if (augment) {
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     const auto uniform = [&](double lo, double hi) { return lo + (hi - lo) * unit(rng); };
@@ -327,9 +328,16 @@ void KeypointTrainingSet::GetSample(int index,
     brightness = uniform(1 - o.colour_jitter, 1 + o.colour_jitter);
     contrast = uniform(1 - o.colour_jitter, 1 + o.colour_jitter);
     saturation = uniform(1 - o.colour_jitter, 1 + o.colour_jitter);
+    // Drawn only when enabled: runs without it keep their random sequence.
+    if (o.full_image_probability > 0) full_image = unit(rng) < o.full_image_probability;
   }
+  const cv::Mat bgr = cv::imread(inst.image_path, cv::IMREAD_COLOR);
+  if (bgr.empty()) ThrowIo(inst.image_path, 0, "", "cannot read the image");
   std::array<double, 6> m =
-      CropFromBox(inst.bbox, W, H, augment_.box_padding, scale, rotation_deg, shift_x, shift_y);
+      full_image
+          ? CropFromBox({0.0, 0.0, double(bgr.cols), double(bgr.rows)}, W, H, 1.0)
+          : CropFromBox(
+                inst.bbox, W, H, augment_.box_padding, scale, rotation_deg, shift_x, shift_y);
   if (flip) {  // u' = W - 1 - u
     m[0] = -m[0];
     m[1] = -m[1];
@@ -338,8 +346,6 @@ void KeypointTrainingSet::GetSample(int index,
   if (crop_from_image != nullptr) *crop_from_image = m;
 
   // Image.
-  const cv::Mat bgr = cv::imread(inst.image_path, cv::IMREAD_COLOR);
-  if (bgr.empty()) ThrowIo(inst.image_path, 0, "", "cannot read the image");
   if ((inst.image_width > 0 && bgr.cols != inst.image_width) ||
       (inst.image_height > 0 && bgr.rows != inst.image_height))
     ThrowIo(inst.image_path,

@@ -36,6 +36,9 @@ struct AugmentOptions {
   double shift_fraction = 0.1;  // box centre shift, uniform in [-f, f] times the box w / h
   double colour_jitter = 0.2;   // brightness/contrast/saturation factors in [1 - c, 1 + c]
   double box_padding = 1.25;    // the box grows by this factor (also without augmentation)
+  // Probability of training on the whole image, letterboxed, instead of the person's box: the
+  // person is then small, as in the first (whole-frame) pass of `rigpose detect`.
+  double full_image_probability = 0.0;
 
   // One sentence per problem, naming the field; empty when usable.
   std::vector<std::string> Check() const;

@@ -3,8 +3,8 @@
 # The main job on the embedded sample: render a synthetic calibrated capture (rigpose synth
 # --preset demo), inspect its rig, convert it through every writable format of the field
 # (anipose in mm, Pose2Sim, FreeMoCap, EasyMocap) and back, check that nothing moved, and
-# triangulate its 2D keypoints into a TRC compared with the 3D ground truth.
-# Grows with every stage (triangulation, detection, reconstruction).
+# triangulate its 2D keypoints into a TRC compared with the 3D ground truth, then reconstruct it
+# from its images (detect -> triangulate -> refine) with the shipped synthetic-domain detector.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR="${1:-build}"
@@ -36,4 +36,16 @@ echo
 "$RIGPOSE" triangulate --rig "$OUT/capture/rig.yaml" \
   --keypoints "$OUT/capture/gt/subject_00/keypoints2d.npy" --out "$OUT/poses.trc" \
   --method robust --refine sequence --reference "$OUT/capture/gt/subject_00/poses3d.npy" --quiet
+echo
+# 4. The main job from pixels: `rigpose reconstruct` on the capture's images with the detector
+#    trained for the synthetic domain and shipped in samples/models (scripts/train_demo_model.sh):
+#    2D detection with person tracking -> robust triangulation -> sequence refinement, in chunks
+#    committed atomically (a killed run resumes), MPJPE against the ground truth per joint.
+if "$RIGPOSE" version | grep -q "detector backend: LibTorch"; then
+  "$RIGPOSE" reconstruct --rig "$OUT/capture/rig.yaml" --images "$OUT/capture/images" \
+    --model samples/models/synth_mini_coco17.rpm \
+    --reference "$OUT/capture/gt/subject_00/poses3d.npy" --out "$OUT/reconstruction" --quiet
+else
+  echo "(this build has no LibTorch: skipping rigpose reconstruct from images)"
+fi
 echo "demo: OK"

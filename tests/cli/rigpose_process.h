@@ -15,8 +15,11 @@ struct Outcome {
   std::string output;  // stdout and stderr together
 };
 
-inline Outcome Rigpose(const std::string& args) {
-  const std::string command = std::string(RIGPOSE_BINARY_DIR) + "/cli/rigpose " + args + " 2>&1";
+// `environment`: assignments put before the command ("A=1 B=2"), may be empty. A process killed
+// by a signal reports 128 + the signal (the shell's convention).
+inline Outcome Rigpose(const std::string& args, const std::string& environment = "") {
+  const std::string command = (environment.empty() ? "" : "env " + environment + " ") +
+                              std::string(RIGPOSE_BINARY_DIR) + "/cli/rigpose " + args + " 2>&1";
   Outcome result;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return result;
