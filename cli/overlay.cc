@@ -21,6 +21,7 @@
 #include <opencv2/videoio.hpp>
 
 #include "core/error.h"
+#include "core/joint_names.h"
 #include "core/skeleton.h"
 #include "data/calib_io.h"
 #include "data/file_util.h"
@@ -36,20 +37,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// "LShoulder", "left_shoulder", "L_Shoulder" -> "lshoulder"; "Head" = "head_top" (Pose2Sim's
-// marker for BODY_25B's head top).
-std::string JointKey(const std::string& name) {
-  std::string key;
-  for (char ch : name) {
-    if (ch == '_' || ch == ' ' || ch == '-' || ch == '.') continue;
-    key += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  }
-  if (key.rfind("left", 0) == 0) key = "l" + key.substr(4);
-  if (key.rfind("right", 0) == 0) key = "r" + key.substr(5);
-  if (key == "head") key = "headtop";
-  return key;
-}
-
 std::string Join(const std::vector<std::string>& items) {
   std::string text;
   for (const std::string& item : items) text += (text.empty() ? "" : ", ") + item;
@@ -57,7 +44,7 @@ std::string Join(const std::vector<std::string>& items) {
 }
 
 // For every skeleton joint, the joint of `poses` that provides it (-1: none). Marker names are
-// matched by JointKey(); without names the joint counts must agree. InputError naming the file.
+// matched by JointNameKey(); without names the joint counts must agree. InputError naming the file.
 std::vector<int> MapPoseJoints(const Poses3D& poses,
                                const Skeleton& skeleton,
                                const std::string& path,
@@ -76,10 +63,10 @@ std::vector<int> MapPoseJoints(const Poses3D& poses,
   std::vector<std::string> unmatched;
   int matched = 0;
   for (int r = 0; r < poses.num_joints(); ++r) {
-    const std::string key = JointKey(poses.joint_names[r]);
+    const std::string key = JointNameKey(poses.joint_names[r]);
     bool found = false;
     for (int j = 0; j < skeleton.NumJoints(); ++j) {
-      if (JointKey(skeleton.joint_names[j]) != key) continue;
+      if (JointNameKey(skeleton.joint_names[j]) != key) continue;
       if (pose_joint[j] < 0) {
         pose_joint[j] = r;
         ++matched;

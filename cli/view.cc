@@ -4,15 +4,20 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 
 #include "core/error.h"
 #include "core/skeleton.h"
 #include "data/calib_io.h"
+#include "data/file_util.h"
+#include "data/npy.h"
 #include "data/poses_io.h"
 #include "viewer/interactive.h"
 #include "viewer/scene.h"
@@ -56,6 +61,47 @@ const Skeleton& TrackSkeleton(const Poses3D& poses,
                      std::to_string(skeleton->NumJoints()) + " joints");
   }
   return *skeleton;
+}
+
+// Per-joint values of one track ([F][J], empty when none): a covariance array [F, J, 6] (m²) gives
+// the 3D standard deviation sqrt(xx + yy + zz) in mm, an array [F, J] is taken as is.
+std::vector<double> ReadJointValues(const std::string& path, const Poses3D& poses) {
+  const NpyArray array = ReadNpy(path);
+  const std::vector<int64_t>& shape = array.shape;
+  const bool covariance = shape.size() == 3 && shape[2] == 6;
+  if (!(covariance || shape.size() == 2) || shape[0] != poses.num_frames() ||
+      shape[1] != poses.num_joints()) {
+    std::string found;
+    for (int64_t d : shape) found += (found.empty() ? "" : ", ") + std::to_string(d);
+    throw InputError(path + ": per-joint values of shape [" + found + "], expected [" +
+                     std::to_string(poses.num_frames()) + ", " +
+                     std::to_string(poses.num_joints()) + "] or a covariance [" +
+                     std::to_string(poses.num_frames()) + ", " +
+                     std::to_string(poses.num_joints()) + ", 6]");
+  }
+  const std::vector<double> values = array.AsDoubles();
+  if (!covariance) return values;
+  std::vector<double> std_mm(values.size() / 6);
+  for (size_t i = 0; i < std_mm.size(); ++i) {
+    const double trace = values[6 * i] + values[6 * i + 3] + values[6 * i + 5];
+    std_mm[i] = trace >= 0 ? 1e3 * std::sqrt(trace) : NAN;
+  }
+  return std_mm;
+}
+
+// The legend over every value of every track: 2nd to 98th percentile (outliers clamp).
+std::optional<ColourLegend> GlobalLegend(const std::vector<PoseTrack>& tracks,
+                                         const std::string& label) {
+  std::vector<double> all;
+  for (const PoseTrack& track : tracks) {
+    for (double v : track.joint_values) {
+      if (std::isfinite(v)) all.push_back(v);
+    }
+  }
+  if (all.empty()) return std::nullopt;
+  std::sort(all.begin(), all.end());
+  const auto at = [&](double q) { return all[static_cast<size_t>(q * (all.size() - 1))]; };
+  return ColourLegend{label, at(0.02), std::max(at(0.98), at(0.02) + 1e-9)};
 }
 
 }  // namespace
@@ -104,6 +150,35 @@ ViewSummary RunView(const ViewOptions& options, std::ostream& out) {
     }
     tracks.push_back(std::move(track));
   }
+  // ---- Per-joint values ------------------------------------------------------------------------
+  std::string values_label;
+  if (options.joint_values != "none") {
+    for (size_t i = 0; i < tracks.size(); ++i) {
+      std::string path;
+      if (options.joint_values == "auto") {
+        path = SidecarPath(tracks[i].source, ".cov.npy");
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(path, ec)) continue;
+        values_label = "3D standard deviation (mm)";
+      } else if (i == 0) {
+        path = options.joint_values;
+        values_label = std::filesystem::path(path).stem().string();
+      } else {
+        continue;
+      }
+      tracks[i].joint_values = ReadJointValues(path, tracks[i].poses);
+      if (options.joint_values == "auto") {
+        out << "view: joint colours from " << path << "\n";
+      }
+    }
+  }
+  const std::optional<ColourLegend> legend = GlobalLegend(tracks, values_label);
+  if (legend) {
+    out << "view: joints coloured by " << legend->label << ", viridis from " << std::setprecision(3)
+        << legend->min_value << " (purple) to " << legend->max_value << " (yellow)\n";
+  }
+  if (options.trail_frames < 0) throw UsageError("--trail must be >= 0");
+
   if (tracks.empty() && options.frame > 0) {
     throw UsageError("--frame " + std::to_string(options.frame) + " needs --poses");
   }
@@ -130,8 +205,17 @@ ViewSummary RunView(const ViewOptions& options, std::ostream& out) {
     for (const PoseTrack& track : tracks) {
       poses.push_back(
           SkeletonPoseFromPoses(track.poses, options.frame, *track.skeleton, track.source));
+      if (!track.joint_values.empty()) {
+        const size_t J = static_cast<size_t>(track.poses.num_joints());
+        poses.back().joint_values.assign(track.joint_values.begin() + options.frame * J,
+                                         track.joint_values.begin() + (options.frame + 1) * J);
+      }
     }
-    const Scene scene = BuildScene(rig, poses);
+    Scene scene = BuildScene(rig, poses, SceneOptions(), legend);
+    for (size_t i = 0; i < tracks.size() && options.trail_frames > 0; ++i) {
+      AddTrajectoriesToScene(
+          tracks[i].poses, options.frame, options.trail_frames, static_cast<int>(i), &scene);
+    }
     const SnapshotImage image =
         RenderSnapshot(scene, options.view, options.width, options.height, options.snapshot);
     summary.seconds =
@@ -149,6 +233,8 @@ ViewSummary RunView(const ViewOptions& options, std::ostream& out) {
   if (options.width > 0) playback.width = options.width;
   if (options.height > 0) playback.height = options.height;
   playback.title = "rigpose view " + options.rig;
+  playback.trail_frames = options.trail_frames;
+  playback.legend = legend;
   out << "view: space play/pause, left/right step, up/down speed, Q close\n";
   const PlaybackSummary played = RunPlayback(rig, tracks, playback);
   summary.frames_shown = played.frames_shown;
@@ -178,6 +264,11 @@ void RegisterView(CLI::App& app, Action& action) {
   cmd->add_option("--width", o->width, "Image / window width (default: camera's or 1280)");
   cmd->add_option("--height", o->height, "Image / window height (default: camera's or 720)");
   cmd->add_option("--fps", o->fps, "Playback rate (default: the first file's, else 30)");
+  cmd->add_option("--joint-values",
+                  o->joint_values,
+                  "Joint colours: auto (covariance sidecar OUT-stem.cov.npy: 3D std in mm) | none "
+                  "| FILE.npy [frames, joints]");
+  cmd->add_option("--trail", o->trail_frames, "Joint trajectories over the last N frames");
   cmd->callback([&action, o]() { action = [o] { RunView(*o, std::cout); }; });
 }
 

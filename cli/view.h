@@ -27,6 +27,11 @@ struct ViewOptions {
   int height = 0;                  // 0: the camera's size for camera:NAME, else 720
   double fps = 0.0;                // playback rate; 0: the first file's, else 30
   bool view_given = false;         // --view was on the command line
+  // Per-joint values colouring the joints (viridis, legend printed): "auto" = beside each poses
+  // file its covariance sidecar (rigpose triangulate / reconstruct: OUT-stem.cov.npy) as the 3D
+  // standard deviation in mm, when present; "none"; or a .npy [F, J] of values (first person).
+  std::string joint_values = "auto";
+  int trail_frames = 0;  // > 0: joint trajectories over the last N frames
 };
 
 struct ViewSummary {

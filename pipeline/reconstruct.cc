@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/joint_names.h"
 #include "core/skeleton.h"
 #include "data/calib_io.h"
 #include "data/file_util.h"
@@ -127,18 +128,6 @@ void AddSeconds(const json& j, StageSeconds* s) {
 }
 
 json Number(double v) { return std::isfinite(v) ? json(v) : json(); }
-
-// "LShoulder", "left_shoulder", "L_Shoulder" -> "lshoulder": joint names of different tools.
-std::string JointKey(const std::string& name) {
-  std::string key;
-  for (char ch : name) {
-    if (ch == '_' || ch == ' ' || ch == '-' || ch == '.') continue;
-    key += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  }
-  if (key.rfind("left", 0) == 0) key = "l" + key.substr(4);
-  if (key.rfind("right", 0) == 0) key = "r" + key.substr(5);
-  return key;
-}
 
 int64_t SanitiseKeypoints(Keypoints2D* keypoints) {
   int64_t fixed = 0;
@@ -623,7 +612,7 @@ ReconstructResult RunReconstruct(const ReconstructConfig& config,
     if (!names.empty() && !joint_names.empty()) {
       for (int j = 0; j < J; ++j) {
         for (size_t r = 0; r < names.size(); ++r) {
-          if (JointKey(names[r]) == JointKey(joint_names[j]))
+          if (JointNameKey(names[r]) == JointNameKey(joint_names[j]))
             reference_joint[j] = static_cast<int>(r);
         }
       }

@@ -29,15 +29,22 @@ int NumFrames(const std::vector<PoseTrack>& tracks) {
 }
 
 #if defined(RIGPOSE_HAVE_OPEN3D)
-Scene FrameScene(const std::vector<PoseTrack>& tracks, int frame, const SceneOptions& options) {
+Scene FrameScene(const std::vector<PoseTrack>& tracks, int frame, const PlaybackOptions& options) {
   Scene scene;
+  scene.legend = options.legend;
   for (size_t i = 0; i < tracks.size(); ++i) {
-    if (frame >= tracks[i].poses.num_frames()) continue;
-    AddSkeletonToScene(
-        SkeletonPoseFromPoses(tracks[i].poses, frame, *tracks[i].skeleton, tracks[i].source),
-        static_cast<int>(i),
-        options,
-        &scene);
+    const PoseTrack& track = tracks[i];
+    if (frame >= track.poses.num_frames()) continue;
+    SkeletonPose pose = SkeletonPoseFromPoses(track.poses, frame, *track.skeleton, track.source);
+    if (!track.joint_values.empty()) {
+      const size_t J = static_cast<size_t>(track.poses.num_joints());
+      pose.joint_values.assign(track.joint_values.begin() + frame * J,
+                               track.joint_values.begin() + (frame + 1) * J);
+    }
+    AddSkeletonToScene(pose, static_cast<int>(i), options.scene, &scene);
+    if (options.trail_frames > 0) {
+      AddTrajectoriesToScene(track.poses, frame, options.trail_frames, static_cast<int>(i), &scene);
+    }
   }
   return scene;
 }
@@ -96,7 +103,7 @@ PlaybackSummary RunPlayback(const Rig& rig,
   AddRigToScene(rig, options.scene, &static_scene);
   {
     // Size the grid for the whole sequence's start frame too.
-    Scene first = FrameScene(tracks, options.start_frame, options.scene);
+    Scene first = FrameScene(tracks, options.start_frame, options);
     static_scene.points = first.points;
     AddWorldToScene(options.scene, &static_scene);
     static_scene.points.clear();
@@ -130,7 +137,7 @@ PlaybackSummary RunPlayback(const Rig& rig,
   // after a key.
   std::chrono::steady_clock::time_point last_title;
   const auto show_frame = [&](bool force_title) {
-    const Scene scene = FrameScene(tracks, state.frame, options.scene);
+    const Scene scene = FrameScene(tracks, state.frame, options);
     internal::FillOpen3DGeometry(scene, true, frame_lines.get(), frame_mesh.get());
     const auto now = std::chrono::steady_clock::now();
     if (force_title || now - last_title > std::chrono::milliseconds(100)) {
@@ -151,7 +158,7 @@ PlaybackSummary RunPlayback(const Rig& rig,
 
   // Start from the orbit view of the snapshots.
   Eigen::AlignedBox3d box = static_scene.ContentBounds();
-  box.extend(FrameScene(tracks, state.frame, options.scene).ContentBounds());
+  box.extend(FrameScene(tracks, state.frame, options).ContentBounds());
   const Camera start_camera =
       internal::FramingCamera(box,
                               Eigen::Vector3d(-0.45, 0.78, -0.42).normalized(),

@@ -7,6 +7,7 @@
 // "frame i / N, speed, playing|paused".
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct PoseTrack {
   Poses3D poses;
   const Skeleton* skeleton = nullptr;
   std::string source;  // file name, for messages and the label
+  // Optional per-joint values [F][J] (e.g. the 3D standard deviation): joints coloured on the
+  // legend (NaN: the person's colour). Empty: none.
+  std::vector<double> joint_values;
 };
 
 struct PlaybackOptions {
@@ -31,6 +35,8 @@ struct PlaybackOptions {
   int width = 1280;
   int height = 720;
   std::string title = "rigpose view";
+  int trail_frames = 0;                // > 0: joint trajectories over the last N frames
+  std::optional<ColourLegend> legend;  // range of the joint values (default: per frame)
   SceneOptions scene;
   // > 0: stop after that many frames were shown while playing from the start (smoke tests under
   // Xvfb); 0: run until the window is closed.

@@ -213,6 +213,22 @@ void AddWorldToScene(const SceneOptions& options, Scene* scene) {
   }
 }
 
+void AddTrajectoriesToScene(
+    const Poses3D& poses, int frame, int trail_frames, int person_index, Scene* scene) {
+  RIGPOSE_CHECK(scene != nullptr, "scene is null");
+  RIGPOSE_CHECK(frame >= 0 && frame < poses.num_frames(),
+                "frame " << frame << " of " << poses.num_frames() << " frames");
+  const Eigen::Vector3f colour =
+      0.45f * SkeletonColour(person_index) + 0.55f * Eigen::Vector3f::Ones();
+  for (int j = 0; j < poses.num_joints(); ++j) {
+    for (int f = std::max(1, frame - trail_frames + 1); f <= frame; ++f) {
+      if (!poses.IsValid(f - 1, j) || !poses.IsValid(f, j)) continue;
+      const Eigen::Vector3d a = poses.Position(f - 1, j), b = poses.Position(f, j);
+      if (a.allFinite() && b.allFinite()) AddLine(a, b, colour, scene);
+    }
+  }
+}
+
 void AddSkeletonToScene(const SkeletonPose& pose,
                         int person_index,
                         const SceneOptions& options,

@@ -132,6 +132,12 @@ void AddSkeletonToScene(const SkeletonPose& pose,
                         const SceneOptions& options,
                         Scene* scene);
 
+// Trajectories: every joint's path over frames [frame - trail_frames, frame] of `poses`, as
+// segments between consecutive valid positions, in the person's colour lightened towards white.
+// std::invalid_argument when frame is out of range.
+void AddTrajectoriesToScene(
+    const Poses3D& poses, int frame, int trail_frames, int person_index, Scene* scene);
+
 // The whole scene for one frame: rig, world, every skeleton. `legend` fixes the colour range of
 // the joint values (default: their min/max). UsageError listing options.Problems().
 Scene BuildScene(const Rig& rig,

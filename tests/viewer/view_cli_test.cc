@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/skeleton.h"
 #include "data/calib_io.h"
+#include "data/npy.h"
 #include "data/poses_io.h"
 #include "tests/test_util.h"
 #include "tests/viewer/viewer_fixtures.h"
@@ -57,6 +58,42 @@ TEST(ViewCli, Snapshot) {
     EXPECT_NE(out.str().find("cam_a #1f77b4"), std::string::npos) << out.str();
     EXPECT_EQ(test::ReadText(options.snapshot).substr(1, 3), "PNG");
   }
+}
+
+// Joint colours from the covariance sidecar (as triangulate / reconstruct write it) or a values
+// file; a wrong shape names the file.
+TEST(ViewCli, JointValuesAndTrajectories) {
+  std::string why;
+  if (!OpenDisplayInfo(&why)) GTEST_SKIP() << "no X display (" << why << "): run under xvfb-run";
+  const ViewFixture f = MakeFixture("view_cli_values");
+  const int J = GetSkeleton("coco17").NumJoints();
+  NpyArray cov;
+  cov.dtype = "<f4";
+  cov.shape = {5, J, 6};
+  std::vector<float> values(static_cast<size_t>(5) * J * 6, 0.f);
+  for (size_t i = 0; i < values.size(); i += 6) {
+    values[i] = values[i + 3] = values[i + 5] = 1e-6f * static_cast<float>(1 + i / 6);
+  }
+  cov.bytes.assign(reinterpret_cast<const char*>(values.data()),
+                   reinterpret_cast<const char*>(values.data()) + values.size() * 4);
+  WriteNpy(f.dir + "/walk.cov.npy", cov);
+  ViewOptions options;
+  options.rig = f.rig;
+  options.poses = {f.walk};
+  options.frame = 4;
+  options.trail_frames = 3;
+  options.snapshot = f.dir + "/values.png";
+  std::ostringstream out;
+  RunView(options, out);
+  EXPECT_NE(out.str().find("joints coloured by 3D standard deviation (mm)"), std::string::npos)
+      << out.str();
+  EXPECT_EQ(test::ReadText(options.snapshot).substr(1, 3), "PNG");
+  // A values file of the wrong shape.
+  cov.shape = {4, J, 6};
+  cov.bytes.resize(static_cast<size_t>(4) * J * 6 * 4);
+  WriteNpy(f.dir + "/short.npy", cov);
+  options.joint_values = f.dir + "/short.npy";
+  test::ExpectError<InputError>([&] { RunView(options, out); }, {"short.npy", "[4, 17, 6]"});
 }
 
 TEST(ViewCli, BadArgs) {
