@@ -333,11 +333,16 @@ TEST(Snapshot, NoDisplay) {
   const std::string saved = display != nullptr ? display : "";
   ::unsetenv("DISPLAY");
   const Scene scene = BuildScene(MakeViewerRig(), {});
-  test::ExpectError<NoDisplayError>([&] { RenderSnapshotImage(scene, "top", 64, 48); },
-                                    {"X display", "DISPLAY is not set", "xvfb-run"});
-  ::setenv("DISPLAY", ":rigpose-no-such-display", 1);
-  test::ExpectError<NoDisplayError>([&] { RenderSnapshotImage(scene, "top", 64, 48); },
-                                    {"cannot open display", "xvfb-run"});
+  if (SnapshotRendererBuilt()) {
+    test::ExpectError<NoDisplayError>([&] { RenderSnapshotImage(scene, "top", 64, 48); },
+                                      {"X display", "DISPLAY is not set", "xvfb-run"});
+    ::setenv("DISPLAY", ":rigpose-no-such-display", 1);
+    test::ExpectError<NoDisplayError>([&] { RenderSnapshotImage(scene, "top", 64, 48); },
+                                      {"cannot open display", "xvfb-run"});
+  } else {  // a build without Open3D says so, display or not
+    test::ExpectError<NoDisplayError>([&] { RenderSnapshotImage(scene, "top", 64, 48); },
+                                      {"X display", "built without Open3D"});
+  }
   if (display != nullptr) {
     ::setenv("DISPLAY", saved.c_str(), 1);
   } else {
