@@ -14,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "core/keypoints.h"
 #include "core/rig.h"
+#include "core/skeleton.h"
 #include "data/calib_io.h"
 #include "pipeline/reconstruct.h"
 
@@ -41,6 +43,21 @@ CalibFormat CalibFormatOption(const std::string& value, const std::string& flag)
 CalibFormat OutputCalibFormat(const std::string& path,
                               const std::string& format,
                               const std::string& flag);
+
+// Shared by the subcommands (cli/common.cc).
+std::string JoinList(const std::vector<std::string>& items);  // "a, b, c"
+// The rig of --rig / --rig-format (empty format: detected); reader warnings go to `out`.
+// InputError naming the path for a rig without cameras or with an unusable camera.
+Rig ReadCliRig(const std::string& path, const std::string& format, std::ostream& out);
+// For every skeleton joint, the joint of `poses` that provides it (-1: none). Marker names (TRC)
+// are matched by JointNameKey() ("LShoulder" = "left_shoulder"); without names the joint counts
+// must agree. InputError naming the file when nothing matches or the counts differ; warnings on
+// `out` for markers the skeleton lacks ("are <unused_means>") and joints no marker provides.
+std::vector<int> MapPoseJoints(const Poses3D& poses,
+                               const Skeleton& skeleton,
+                               const std::string& path,
+                               const std::string& unused_means,
+                               std::ostream& out);
 
 // Registration of each subcommand on the top-level app (one per cli/<command>.cc).
 void RegisterVersion(CLI::App& app, Action& action);
@@ -197,7 +214,7 @@ CalibrateSummary RunCalibrate(const CalibrateOptions& options,
 
 // ---- rigpose model import movenet|torchscript / create / info ----------------------------
 struct ModelCliOptions {
-  std::string action;  // import-movenet | import-torchscript | create | info
+  std::string action;  // import-movenet | import-torchscript | create | info | eval
   std::string input;   // TFJS folder, TorchScript file, or model file (info)
   std::string out;
   std::string arch = "simplebaseline-r18";
@@ -208,6 +225,14 @@ struct ModelCliOptions {
   double dropout = 0.0;
   bool aleatoric = false;
   uint64_t seed = 1;
+  // eval: PCK@alpha on a COCO keypoints set (detect2d/train.h EvaluatePck)
+  std::string coco;
+  std::string images;  // image root ("": the capture root, as `rigpose train`)
+  double alpha = 0.05;
+  int max_instances = 0;
+  int threads = 0;
+  std::string device = "cpu";
+  std::string json_out;  // optional: {"pck", "mean_error_px", "joints", "per_joint_pck"}
 };
 void RunModel(const ModelCliOptions& options, std::ostream& out);
 

@@ -7,7 +7,10 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/cli.h"
+#include "cli/export.h"
+#include "cli/import_labels.h"
 #include "cli/overlay.h"
+#include "cli/select.h"
 #include "cli/train.h"
 #include "cli/view.h"
 #include "core/error.h"
@@ -40,6 +43,9 @@ int Main(int argc, char** argv) {
   RegisterOverlay(app, action);
   RegisterTrain(app, action);
   RegisterView(app, action);
+  RegisterExport(app, action);
+  RegisterImportLabels(app, action);
+  RegisterSelect(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // `rigpose model import movenet --tfjs DIR --out FILE`, `rigpose model import torchscript
 // --script FILE --out FILE [...]`, `rigpose model create --arch A --out FILE [...]`,
-// `rigpose model info FILE`: detector model files (detect2d/model.h).
+// `rigpose model info FILE`, `rigpose model eval --model FILE --coco JSON`: detector model files
+// (detect2d/model.h) and their PCK (detect2d/train.h).
+#include <cmath>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -11,7 +13,9 @@
 #include "cli/cli.h"
 #include "core/error.h"
 #include "core/skeleton.h"
+#include "data/file_util.h"
 #include "detect2d/model.h"
+#include "detect2d/train.h"
 
 namespace rigpose::cli {
 namespace {
@@ -71,6 +75,36 @@ void RunModel(const ModelCliOptions& o, std::ostream& out) {
     PrintInfo(o.out, CreateNativeModel(o.out, InfoFromOptions(o), o.seed), out);
   } else if (o.action == "info") {
     PrintInfo(o.input, ReadModelInfo(o.input), out);
+  } else if (o.action == "eval") {
+    const ModelInfo info = ReadModelInfo(o.input);
+    TrainingInputSpec spec;
+    spec.input_width = info.input_width;
+    spec.input_height = info.input_height;
+    spec.heatmap_stride = info.heatmap_stride;
+    spec.sigma = info.sigma;
+    spec.mean = info.mean;
+    spec.std = info.std;
+    const KeypointTrainingSet set(o.coco, o.images, spec);
+    const PckResult r = EvaluatePck(o.input, set, o.alpha, o.device, o.max_instances, o.threads);
+    out << o.input << ": PCK@" << o.alpha << " " << r.pck << " over " << r.joints
+        << " labelled joints of " << o.coco << ", mean error " << r.mean_error_px << " px\n";
+    if (!o.json_out.empty()) {
+      std::ostringstream json;
+      json.precision(10);
+      json << "{\"pck\": " << r.pck << ", \"mean_error_px\": " << r.mean_error_px
+           << ", \"joints\": " << r.joints << ", \"alpha\": " << o.alpha
+           << ", \"per_joint_pck\": [";
+      for (size_t j = 0; j < r.per_joint_pck.size(); ++j) {
+        json << (j ? ", " : "");
+        if (std::isfinite(r.per_joint_pck[j])) {
+          json << r.per_joint_pck[j];
+        } else {
+          json << "null";
+        }
+      }
+      json << "]}\n";
+      WriteFileAtomic(o.json_out, json.str());
+    }
   } else {
     throw UsageError("model: unknown action '" + o.action + "'");
   }
@@ -81,7 +115,7 @@ void RunModel(const ModelCliOptions& o, std::ostream& out) {
 }
 
 void RegisterModel(CLI::App& app, Action& action) {
-  CLI::App* model = app.add_subcommand("model", "Detector model files: import, create, info");
+  CLI::App* model = app.add_subcommand("model", "Detector model files: import, create, info, eval");
   model->require_subcommand(1);
   auto add_net_options = [](CLI::App* cmd, ModelCliOptions* o) {
     cmd->add_option("--skeleton", o->skeleton, "Joint set of the heatmaps (core/skeleton.h)");
@@ -129,6 +163,20 @@ void RegisterModel(CLI::App& app, Action& action) {
   CLI::App* in = model->add_subcommand("info", "Print a model file's description");
   in->add_option("model", info->input, "Model file")->required();
   in->callback([&action, info] { action = [info] { RunModel(*info, std::cout); }; });
+
+  auto eval = std::make_shared<ModelCliOptions>();
+  eval->action = "eval";
+  CLI::App* ev = model->add_subcommand(
+      "eval", "PCK of a model on a COCO keypoints set (un-augmented crops of the labelled boxes)");
+  ev->add_option("--model", eval->input, "Model file")->required();
+  ev->add_option("--coco", eval->coco, "COCO keypoints JSON")->required();
+  ev->add_option("--images", eval->images, "Image root (default: the capture root)");
+  ev->add_option("--alpha", eval->alpha, "PCK threshold: fraction of the box's larger side");
+  ev->add_option("--max", eval->max_instances, "First N instances only (0: all)");
+  ev->add_option("--threads", eval->threads, "CPU threads (0: all cores)");
+  ev->add_option("--device", eval->device, "cpu | cuda | cuda:N");
+  ev->add_option("--json", eval->json_out, "Also write the result as JSON");
+  ev->callback([&action, eval] { action = [eval] { RunModel(*eval, std::cout); }; });
 }
 
 }  // namespace rigpose::cli

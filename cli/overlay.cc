@@ -37,57 +37,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Join(const std::vector<std::string>& items) {
-  std::string text;
-  for (const std::string& item : items) text += (text.empty() ? "" : ", ") + item;
-  return text;
-}
-
-// For every skeleton joint, the joint of `poses` that provides it (-1: none). Marker names are
-// matched by JointNameKey(); without names the joint counts must agree. InputError naming the file.
-std::vector<int> MapPoseJoints(const Poses3D& poses,
-                               const Skeleton& skeleton,
-                               const std::string& path,
-                               std::ostream& out) {
-  std::vector<int> pose_joint(skeleton.NumJoints(), -1);
-  if (poses.joint_names.empty()) {
-    if (poses.num_joints() != skeleton.NumJoints()) {
-      throw InputError(path + ": " + std::to_string(poses.num_joints()) +
-                       " joints per frame, but skeleton " + skeleton.name + " has " +
-                       std::to_string(skeleton.NumJoints()) +
-                       " joints (pass the right --skeleton)");
-    }
-    std::iota(pose_joint.begin(), pose_joint.end(), 0);
-    return pose_joint;
-  }
-  std::vector<std::string> unmatched;
-  int matched = 0;
-  for (int r = 0; r < poses.num_joints(); ++r) {
-    const std::string key = JointNameKey(poses.joint_names[r]);
-    bool found = false;
-    for (int j = 0; j < skeleton.NumJoints(); ++j) {
-      if (JointNameKey(skeleton.joint_names[j]) != key) continue;
-      if (pose_joint[j] < 0) {
-        pose_joint[j] = r;
-        ++matched;
-      }
-      found = true;
-      break;
-    }
-    if (!found) unmatched.push_back(poses.joint_names[r]);
-  }
-  if (matched == 0) {
-    throw InputError(path + ": none of its " + std::to_string(poses.num_joints()) + " markers (" +
-                     Join(poses.joint_names) + ") is a joint of skeleton " + skeleton.name + " (" +
-                     Join(skeleton.joint_names) + "); pass the right --skeleton");
-  }
-  if (!unmatched.empty()) {
-    out << "warning: " << path << ": markers not in skeleton " << skeleton.name
-        << " are not drawn: " << Join(unmatched) << "\n";
-  }
-  return pose_joint;
-}
-
 // "a:b" (b exclusive), "a:", ":b" or "a" (one frame) -> [first, end); end -1: to the end.
 void ParseFrameRange(const std::string& text, int* first, int* end) {
   *first = 0;
@@ -161,17 +110,7 @@ OverlaySummary RunOverlay(const OverlayOptions& options, std::ostream& out) {
   ParseFrameRange(options.frames, &range_first, &range_end);
 
   // ---- Rig -------------------------------------------------------------------------------------
-  CalibReadOptions calib_options;
-  if (!options.rig_format.empty()) {
-    calib_options.format = CalibFormatOption(options.rig_format, "--rig-format");
-  }
-  std::vector<std::string> warnings;
-  const Rig rig = ReadRig(options.rig, calib_options, &warnings);
-  for (const std::string& warning : warnings) out << "warning: " << warning << "\n";
-  if (rig.NumCameras() == 0) throw InputError(options.rig + ": the rig has no cameras");
-  if (const auto problems = rig.Problems(); !problems.empty()) {
-    throw InputError(FormatProblems(options.rig, problems));
-  }
+  const Rig rig = ReadCliRig(options.rig, options.rig_format, out);
 
   // ---- Poses, keypoints, skeleton --------------------------------------------------------------
   PosesReadOptions read_options;
@@ -181,7 +120,7 @@ OverlaySummary RunOverlay(const OverlayOptions& options, std::ostream& out) {
   std::string skeleton_name = !options.skeleton.empty() ? options.skeleton : poses.skeleton;
   if (!options.skeleton.empty() && FindSkeleton(options.skeleton) == nullptr) {
     throw UsageError("--skeleton '" + options.skeleton +
-                     "' is not known (known: " + Join(SkeletonNames()) + ")");
+                     "' is not known (known: " + JoinList(SkeletonNames()) + ")");
   }
   Keypoints2D keypoints;
   const bool with_keypoints = !options.keypoints.empty();
@@ -201,10 +140,11 @@ OverlaySummary RunOverlay(const OverlayOptions& options, std::ostream& out) {
   if (skeleton_name.empty()) {
     throw InputError(options.poses + ": cannot tell which skeleton its " +
                      std::to_string(poses.num_joints()) + " joints follow; pass --skeleton (" +
-                     Join(SkeletonNames()) + ")");
+                     JoinList(SkeletonNames()) + ")");
   }
   const Skeleton& skeleton = GetSkeleton(skeleton_name);
-  const std::vector<int> pose_joint = MapPoseJoints(poses, skeleton, options.poses, out);
+  const std::vector<int> pose_joint =
+      MapPoseJoints(poses, skeleton, options.poses, "not drawn", out);
   if (with_keypoints) {
     if (keypoints.num_cameras() != rig.NumCameras()) {
       throw InputError(options.keypoints + ": " + std::to_string(keypoints.num_cameras()) +

@@ -120,14 +120,7 @@ ViewSummary RunView(const ViewOptions& options, std::ostream& out) {
   if (!options.snapshot.empty()) view = ParseSnapshotView(options.view);
 
   // ---- Rig ----------------------------------------------------------------------------------
-  CalibReadOptions calib_options;
-  if (!options.rig_format.empty()) {
-    calib_options.format = CalibFormatOption(options.rig_format, "--rig-format");
-  }
-  std::vector<std::string> warnings;
-  const Rig rig = ReadRig(options.rig, calib_options, &warnings);
-  for (const std::string& warning : warnings) out << "warning: " << warning << "\n";
-  if (rig.NumCameras() == 0) throw InputError(options.rig + ": the rig has no cameras");
+  const Rig rig = ReadCliRig(options.rig, options.rig_format, out);
   if (view.kind == SnapshotViewKind::kCamera && !rig.FindCamera(view.camera_name)) {
     std::string names;
     for (const std::string& name : rig.CameraNames()) names += (names.empty() ? "" : ", ") + name;
