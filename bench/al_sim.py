@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Active-learning simulation harness (issue: label savings of the selection strategies).
 
-For each seed: a synthetic pool capture (4 cameras, --pool-frames frames, one subject doing
-walk/squat/arm_circles/jump/turn) and a held-out test capture (another seed: another subject
-build and another rig, so test cameras and subject are unseen), both in a domain the initial
-detector was not trained on (--domain: a dome rig, sensor noise, blur). An initial random set of
+For each seed: a synthetic capture (4 cameras, one subject doing walk/squat/arm_circles/jump/turn)
+in a domain the initial detector was not trained on (--domain: a dome rig, sensor noise, blur):
+its first --pool-frames frames are the pool, its last --test-frames frames are held out for
+testing (same rig and subject, other moments of the motions: the lab's next session; the synth
+cannot yet change the subject while keeping the rig). An initial random set of
 --initial frames (every view) is labelled and the initial model (--init-model, the shipped
 synthetic detector by default) fine-tuned on it; then, per strategy, cycles of
 
@@ -14,8 +15,8 @@ synthetic detector by default) fine-tuned on it; then, per strategy, cycles of
     -> select --per-cycle frames (`rigpose select --strategy S --labelled ...`)
     -> "annotate" them from the ground truth (the pool's COCO file)
 
-and after every training: 2D PCK@0.05 on the test capture (`rigpose train`'s validation) and 3D
-MPJPE of `rigpose reconstruct` on the test capture against its ground truth. Also the PCK of
+and after every training: 2D PCK@0.05 on the test frames (`rigpose model eval`) and 3D
+MPJPE of `rigpose reconstruct` on the test frames against their ground truth. Also the PCK of
 each selected batch under the model that selected it (failure finding) and the selection cost.
 
 Outputs in --work: curves.csv (one row per seed x strategy x cycle), summary.md (label savings,
@@ -169,7 +170,7 @@ def main():
                          "the aleatoric head on the initial set alone)")
     ap.add_argument("--domain", default="--layout dome --noise 8 --blur 1.5",
                     help="synth options of the pool and test captures (a domain the initial model was not trained on)")
-    ap.add_argument("--lr", default="5e-4", help="fine-tuning learning rate")
+    ap.add_argument("--lr", default="1e-4", help="fine-tuning learning rate")
     args = ap.parse_args()
     rp = args.rigpose
     os.makedirs(args.work, exist_ok=True)
@@ -181,20 +182,25 @@ def main():
     for seed in seeds:
         sd = os.path.join(args.work, f"seed_{seed}")
         os.makedirs(sd, exist_ok=True)
-        pool, test = os.path.join(sd, "pool"), os.path.join(sd, "test")
-        for d, frames, s in ((pool, args.pool_frames, 1000 + seed), (test, args.test_frames, 2000 + seed)):
-            if not os.path.exists(os.path.join(d, "annotations", "person_keypoints.json")):
-                run([rp, "synth", "--preset", "demo", "--out", d, "--cameras", "4", "--frames", str(frames),
-                     "--subjects", "1", "--motion", MOTIONS, "--resolution", args.resolution, "--calib", "none",
-                     "--format", "png", "--seed", str(s), "--quiet", "--force"] + args.domain.split() + threads, log)
-        pool_coco = load_coco(os.path.join(pool, "annotations", "person_keypoints.json"))
-        cameras = sorted({im["camera"] for im in pool_coco["images"]})
+        # One capture: frames [0, pool) are the pool, the last test frames are held out for testing
+        # (the same rig and subject, other moments of the motions: a lab's next session).
+        pool = os.path.join(sd, "capture")
+        total = args.pool_frames + args.test_frames
+        if not os.path.exists(os.path.join(pool, "annotations", "person_keypoints.json")):
+            run([rp, "synth", "--preset", "demo", "--out", pool, "--cameras", "4", "--frames", str(total),
+                 "--subjects", "1", "--motion", MOTIONS, "--resolution", args.resolution, "--calib", "none",
+                 "--format", "png", "--seed", str(1000 + seed), "--quiet", "--force"] + args.domain.split() + threads,
+                log)
+        all_coco = load_coco(os.path.join(pool, "annotations", "person_keypoints.json"))
+        cameras = sorted({im["camera"] for im in all_coco["images"]})
         camera_index = {c: i for i, c in enumerate(cameras)}
+        pool_coco = coco_subset(all_coco, {(f, c) for f in range(args.pool_frames) for c in cameras})
+        test_coco = os.path.join(sd, "test.json")
+        write_json(test_coco, coco_subset(all_coco, {(f, c) for f in range(args.pool_frames, total) for c in cameras}))
         gt_dir = os.path.join(pool, "gt", sorted(os.listdir(os.path.join(pool, "gt")))[0])
-        gt2d = np.load(os.path.join(gt_dir, "keypoints2d.npy"))
-        test_gt_dir = os.path.join(test, "gt", sorted(os.listdir(os.path.join(test, "gt")))[0])
-        test_ref = os.path.join(test_gt_dir, "poses3d.npy")
-        test_coco = os.path.join(test, "annotations", "person_keypoints.json")
+        gt2d = np.load(os.path.join(gt_dir, "keypoints2d.npy"))[: args.pool_frames]
+        test_ref = os.path.join(sd, "test_reference.npy")
+        np.save(test_ref, np.load(os.path.join(gt_dir, "poses3d.npy"))[args.pool_frames:total])
         rng = random.Random(seed)
         initial = sorted(rng.sample(range(args.pool_frames), args.initial))
 
@@ -222,16 +228,18 @@ def main():
             labelled = set(keep)
             model = model0
             cycle_dir = c0
+            labels_json = init_json
             for cycle in range(args.cycles + 1):
                 # Evaluate the current model (2D on the test capture, 3D after triangulation).
                 ev = os.path.join(cycle_dir, "eval.json") if cycle == 0 else os.path.join(cycle_dir, f"eval_{strategy}.json")
                 if not os.path.exists(ev):
                     val_out = ev + ".pck.json"
-                    run([rp, "model", "eval", "--model", model, "--coco", test_coco, "--alpha", "0.05",
-                         "--json", val_out] + threads, log)
+                    run([rp, "model", "eval", "--model", model, "--coco", test_coco, "--images", pool, "--alpha",
+                         "0.05", "--json", val_out] + threads, log)
                     rec = ev + ".test_reconstruct"
-                    run([rp, "reconstruct", "--rig", os.path.join(test, "rig.yaml"), "--images",
-                         os.path.join(test, "images"), "--model", model, "--reference", test_ref,
+                    run([rp, "reconstruct", "--rig", os.path.join(pool, "rig.yaml"), "--images",
+                         os.path.join(pool, "images"), "--first-frame", str(args.pool_frames), "--max-frames",
+                         str(args.test_frames), "--model", model, "--reference", test_ref,
                          "--method", "robust", "--refine", "none", "--out", rec, "--force", "--quiet"] + threads, log)
                     report = load_coco(os.path.join(rec, "report.json"))
                     pck = load_coco(val_out)
@@ -249,8 +257,9 @@ def main():
                 scored = os.path.join(cycle_dir, "pool_scored") if cycle == 0 else os.path.join(cycle_dir, "pool_scored")
                 if not os.path.exists(os.path.join(scored, "report.json")):
                     run([rp, "reconstruct", "--rig", os.path.join(pool, "rig.yaml"), "--images",
-                         os.path.join(pool, "images"), "--model", model, "--method", "robust", "--refine", "none",
-                         "--mc-dropout", "0", "--out", scored, "--force", "--quiet"] + threads, log)
+                         os.path.join(pool, "images"), "--max-frames", str(args.pool_frames), "--model", model,
+                         "--method", "robust", "--refine", "none", "--mc-dropout", "0", "--out", scored, "--force",
+                         "--quiet"] + threads, log)
                 sel = os.path.join(sd_strat, "selected.csv")
                 select_seconds = 0.0
                 if not os.path.exists(sel):
@@ -259,8 +268,10 @@ def main():
                            "--out", sel, "--quiet"] + threads
                     for s in labelled_sels:
                         cmd += ["--labelled", s]
-                    if strategy in ("multi-peak-entropy", "core-set", "aleatoric"):
+                    if strategy in ("multi-peak-entropy", "core-set", "aleatoric", "learning-loss"):
                         cmd += ["--model", model, "--images", os.path.join(pool, "images")]
+                    if strategy == "learning-loss":
+                        cmd += ["--train-coco", labels_json, "--train-images", pool]
                     select_seconds = run(cmd, log)
                     with open(sel + ".seconds", "w") as fh:
                         fh.write(str(select_seconds))
@@ -277,6 +288,7 @@ def main():
                         labelled.add((f, v))
                 labels = os.path.join(sd_strat, "labels.json")
                 write_json(labels, coco_subset(pool_coco, labelled))
+                labels_json = labels
                 next_model = os.path.join(sd_strat, "model.rpm")
                 if not os.path.exists(next_model):
                     run([rp, "train", "--coco", labels, "--images", pool, "--model", model, "--epochs",
@@ -297,7 +309,7 @@ def main():
         for r in rows:
             w.writerow({k: r.get(k, "") for k in keys})
     lines = ["# Active-learning simulation", "",
-             f"pool {args.pool_frames} frames x 4 cameras, test {args.test_frames} frames (held-out subject and rig), "
+             f"pool {args.pool_frames} frames x 4 cameras, test: the last {args.test_frames} frames (held out), "
              f"initial {args.initial} frames, +{args.per_cycle} frames per cycle, {args.cycles} cycles, seeds {args.seeds}", "",
              "| strategy | cycle | images | 2D PCK@0.05 (mean +- std) | MPJPE mm | batch PCK (first cycle) |",
              "|---|---|---|---|---|---|"]
@@ -350,6 +362,21 @@ def main():
                             sd = max(a[1], b[1])
                             better.append(f"cycle {c}: {a[0] - b[0]:+.4f} ({(a[0] - b[0]) / sd if sd > 0 else float('inf'):+.1f} std)")
                     lines.append(f"- multiview vs {other}: " + "; ".join(better))
+    # Failure finding: PCK of the first selected batch, relative to random's first batch.
+    first = {st: [r["batch_pck"] for r in rows if r["strategy"] == st and r["cycle"] == 0 and "batch_pck" in r]
+             for st in strategies}
+    if first.get("random"):
+        base = float(np.mean(first["random"]))
+        lines += ["", f"Failure finding (first cycle): random batch PCK {base:.3f}"]
+        for st in strategies:
+            if st != "random" and first.get(st):
+                b = float(np.mean(first[st]))
+                lines.append(f"- {st}: batch PCK {b:.3f} = {b / base:.2f} x random's")
+    cost = [r["select_seconds_per_frame"] for r in rows if "select_seconds_per_frame" in r]
+    if cost:
+        lines += ["", "Selection cost per pool frame (`rigpose select`, process included): " + ", ".join(
+            f"{st} {1000 * np.mean([r['select_seconds_per_frame'] for r in rows if r['strategy'] == st and 'select_seconds_per_frame' in r]):.2f} ms"
+            for st in strategies)]
     with open(os.path.join(args.work, "summary.md"), "w") as fh:
         fh.write("\n".join(lines) + "\n")
     allp = [r["pck2d"] for r in rows]

@@ -24,6 +24,11 @@ namespace CLI {
 class App;
 }
 
+namespace rigpose {
+struct ModelInfo;
+struct TrainingInputSpec;
+}  // namespace rigpose
+
 namespace rigpose::cli {
 
 constexpr int kExitOk = 0;
@@ -58,6 +63,10 @@ std::vector<int> MapPoseJoints(const Poses3D& poses,
                                const std::string& path,
                                const std::string& unused_means,
                                std::ostream& out);
+
+// The input of a detector model (size, stride, normalisation, sigma) as a training/evaluation
+// set needs it.
+TrainingInputSpec InputSpecOf(const ModelInfo& info);
 
 // Registration of each subcommand on the top-level app (one per cli/<command>.cc).
 void RegisterVersion(CLI::App& app, Action& action);

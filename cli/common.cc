@@ -6,6 +6,8 @@
 #include "cli/cli.h"
 #include "core/error.h"
 #include "core/joint_names.h"
+#include "detect2d/model.h"
+#include "detect2d/training_data.h"
 
 namespace rigpose::cli {
 
@@ -76,6 +78,17 @@ std::vector<int> MapPoseJoints(const Poses3D& poses,
     out << "warning: " << path << ": no marker for " << JoinList(missing) << "\n";
   }
   return pose_joint;
+}
+
+TrainingInputSpec InputSpecOf(const ModelInfo& info) {
+  TrainingInputSpec spec;
+  spec.input_width = info.input_width;
+  spec.input_height = info.input_height;
+  spec.heatmap_stride = info.heatmap_stride;
+  spec.sigma = info.sigma;
+  spec.mean = info.mean;
+  spec.std = info.std;
+  return spec;
 }
 
 }  // namespace rigpose::cli

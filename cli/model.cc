@@ -77,13 +77,7 @@ void RunModel(const ModelCliOptions& o, std::ostream& out) {
     PrintInfo(o.input, ReadModelInfo(o.input), out);
   } else if (o.action == "eval") {
     const ModelInfo info = ReadModelInfo(o.input);
-    TrainingInputSpec spec;
-    spec.input_width = info.input_width;
-    spec.input_height = info.input_height;
-    spec.heatmap_stride = info.heatmap_stride;
-    spec.sigma = info.sigma;
-    spec.mean = info.mean;
-    spec.std = info.std;
+    const TrainingInputSpec spec = InputSpecOf(info);
     const KeypointTrainingSet set(o.coco, o.images, spec);
     const PckResult r = EvaluatePck(o.input, set, o.alpha, o.device, o.max_instances, o.threads);
     out << o.input << ": PCK@" << o.alpha << " " << r.pck << " over " << r.joints

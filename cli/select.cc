@@ -24,6 +24,7 @@
 #include "data/npy.h"
 #include "pipeline/rig_streams.h"
 #if defined(RIGPOSE_HAVE_TORCH)
+#include "detect2d/training_data.h"
 #include "pipeline/pool_scores.h"
 #endif
 
@@ -67,10 +68,10 @@ SelectCliSummary RunSelect(const SelectCliOptions& options, std::ostream& out) {
   if (options.unit != "frames" && options.unit != "views") {
     throw UsageError("--unit '" + options.unit + "': expected frames or views");
   }
-  if (options.strategy == "learning-loss") {
+  if (options.strategy == "learning-loss" && options.train_coco.empty()) {
     throw UsageError(
-        "--strategy learning-loss needs the true losses of a labelled set to train its loss "
-        "predictor: it runs in the simulation harness (bench/al_sim), not in `rigpose select`");
+        "--strategy learning-loss trains its loss predictor on the true losses of labelled "
+        "samples: give --train-coco (the labelled set, e.g. of `rigpose import-labels`)");
   }
   if (options.session.empty() && options.keypoints.empty()) {
     throw UsageError("give --session DIR (a `rigpose reconstruct` output) or --keypoints 2D.npy");
@@ -158,8 +159,9 @@ SelectCliSummary RunSelect(const SelectCliOptions& options, std::ostream& out) {
     detector_options.num_threads = options.threads;
     detector_options.mc_dropout_passes =
         options.strategy == "aleatoric" ? 0 : options.mc_passes;  // aleatoric: the head alone
-    detector_options.keep_heatmaps = options.strategy == "multi-peak-entropy";
-    detector_options.keep_features = options.strategy == "core-set";
+    const bool learning_loss = options.strategy == "learning-loss";
+    detector_options.keep_heatmaps = options.strategy == "multi-peak-entropy" || learning_loss;
+    detector_options.keep_features = options.strategy == "core-set" || learning_loss;
     std::unique_ptr<KeypointDetector> detector =
         KeypointDetector::Load(options.model, detector_options);
     if (options.strategy == "aleatoric" && !detector->info().aleatoric) {
@@ -182,7 +184,7 @@ SelectCliSummary RunSelect(const SelectCliOptions& options, std::ostream& out) {
     }
     PoolScoringOptions scoring;
     scoring.min_score = options.min_score;
-    scoring.entropy = detector_options.keep_heatmaps;
+    scoring.entropy = options.strategy == "multi-peak-entropy";
     scoring.features = detector_options.keep_features;
     scoring.variance = true;
     ProgressBar bar("scoring", F, !options.quiet);
@@ -196,6 +198,32 @@ SelectCliSummary RunSelect(const SelectCliOptions& options, std::ostream& out) {
     if (options.strategy == "aleatoric") pool.view_aleatoric = scores.view_aleatoric;
     pool.view_features = scores.view_features;
     pool.feature_dim = scores.feature_dim;
+    if (learning_loss) {
+      // LearningLoss++: the loss predictor learns, on the labelled set, to rank the detector's
+      // true training loss from its pooled features; it then ranks the pool's views.
+      const ModelInfo& info = detector->info();
+      const TrainingInputSpec spec = InputSpecOf(info);
+      const KeypointTrainingSet labelled_set(options.train_coco, options.train_images, spec);
+      const LabelledLosses truth = ComputeLabelledLosses(*detector, labelled_set, scoring);
+      if (truth.losses.size() < 8) {
+        throw InputError(options.train_coco + ": " + std::to_string(truth.losses.size()) +
+                         " labelled samples; the loss predictor needs at least 8");
+      }
+      if (truth.feature_dim != scores.feature_dim) {
+        throw std::logic_error("select: feature sizes of the labelled set and the pool differ");
+      }
+      LossPredictor predictor;
+      LossPredictorOptions predictor_options;
+      predictor_options.seed = options.seed;
+      predictor.Fit(truth.features, truth.feature_dim, truth.losses, predictor_options);
+      const std::vector<double> predicted = predictor.Predict(scores.view_features);
+      pool.view_predicted_loss.assign(predicted.begin(), predicted.end());
+      if (!options.quiet) {
+        out << "select: loss predictor trained on " << truth.losses.size()
+            << " labelled samples (ranking accuracy on them "
+            << predictor.RankingAccuracy(truth.features, truth.losses) << ")\n";
+      }
+    }
     if (detector_variance) variance = scores.variance;
     if (!options.quiet) {
       out << "select: detector on " << scores.crops << " views in " << std::fixed
@@ -291,6 +319,8 @@ void RegisterSelect(CLI::App& app, Action& action) {
         return s;
       }());
   cmd->add_option("--labelled", o->labelled, "Selection files of frames already labelled");
+  cmd->add_option("--train-coco", o->train_coco, "learning-loss: the labelled set (COCO JSON)");
+  cmd->add_option("--train-images", o->train_images, "learning-loss: its image root");
   cmd->add_option("--model", o->model, "Detector model (single-view strategies, --mc-passes)");
   cmd->add_option("--videos", o->videos, "Folder with one video per camera");
   cmd->add_option("--images", o->images, "Folder with one image subfolder per camera");

@@ -6,7 +6,8 @@
 //    reconstruct`, or --keypoints), and their variance [F, C, J] px^2 when present
 //    (SESSION/keypoints2d.variance.npy or --variance): the multi-view scores and the Bayesian part;
 //  - --model with --videos/--images for the single-view strategies (multi-peak-entropy, aleatoric,
-//    core-set): one detector forward pass per view with a person (no backpropagation), and, with
+//    core-set, learning-loss): one detector forward pass per view (no backpropagation;
+//    learning-loss also runs the labelled set of --train-coco to fit its loss predictor), and, with
 //    --mc-passes T, the MC-dropout variance for the Bayesian part when no variance file exists;
 //  - --labelled SEL.csv (repeatable): frames labelled before (never picked again; the diversity
 //    step keeps away from their poses).
@@ -33,6 +34,8 @@ struct SelectCliOptions {
   int budget = 0;
   std::string unit = "frames";
   std::vector<std::string> labelled;
+  std::string train_coco;    // learning-loss: labelled set the loss predictor learns from
+  std::string train_images;  // its image root ("": the capture root)
   std::string model;
   std::string videos;
   std::string images;
@@ -58,8 +61,8 @@ struct SelectCliSummary {
 };
 
 // UsageError for bad options (unknown strategy, budget < 1, a single-view strategy without
-// --model and frames, learning-loss: see docs); InputError / IoError naming the file or camera for
-// unreadable inputs, keypoints that do not fit the rig, a budget larger than the pool, a
+// --model and frames, learning-loss without --train-coco); InputError / IoError naming the file or
+// camera for unreadable inputs, keypoints that do not fit the rig, a budget larger than the pool, a
 // --labelled file whose frames lie outside the pool or name cameras the rig does not have,
 // videos shorter than the keypoints. Nothing is written on error.
 SelectCliSummary RunSelect(const SelectCliOptions& options, std::ostream& out);

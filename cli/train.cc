@@ -137,13 +137,7 @@ TrainCliSummary RunTrain(const TrainCliOptions& options, std::ostream& out) {
     info.source = "rigpose train on " + options.coco;
   }
   if (options.sigma) info.sigma = *options.sigma;
-  TrainingInputSpec spec;
-  spec.input_width = info.input_width;
-  spec.input_height = info.input_height;
-  spec.heatmap_stride = info.heatmap_stride;
-  spec.sigma = info.sigma;
-  spec.mean = info.mean;
-  spec.std = info.std;
+  const TrainingInputSpec spec = InputSpecOf(info);
   if (const auto problems = spec.Check(); !problems.empty()) {
     throw UsageError(FormatProblems("input", problems));
   }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "al/single_view.h"
 #include "core/error.h"
@@ -150,6 +151,66 @@ PoolScoringResult ScorePoolWithDetector(KeypointDetector& detector,
   flush();
   if (options.features && out.feature_dim == 0) out.view_features.clear();
   out.seconds = Seconds(start);
+  return out;
+}
+
+LabelledLosses ComputeLabelledLosses(KeypointDetector& detector,
+                                     const KeypointTrainingSet& set,
+                                     const PoolScoringOptions& options) {
+  const ModelInfo& info = detector.info();
+  const int J = info.num_joints;
+  if (set.num_joints() != J) {
+    throw InputError("the labelled set has " + std::to_string(set.num_joints()) +
+                     " joints, the detector " + std::to_string(J));
+  }
+  const int hm_w = detector.heatmap_width(), hm_h = detector.heatmap_height();
+  const double sigma = info.sigma > 0 ? info.sigma : 2.0;
+  LabelledLosses out;
+  std::vector<float> xys(static_cast<size_t>(J) * 3);
+  for (int i = 0; i < set.size(); ++i) {
+    const TrainingInstance& instance = set.instance(i);
+    const cv::Mat image = cv::imread(instance.image_path, cv::IMREAD_COLOR);
+    if (image.empty()) throw IoError(instance.image_path + ": cannot read the image");
+    for (int j = 0; j < J; ++j) {
+      const bool labelled = instance.keypoints[3 * j + 2] > 0;
+      xys[3 * j] = static_cast<float>(instance.keypoints[3 * j]);
+      xys[3 * j + 1] = static_cast<float>(instance.keypoints[3 * j + 1]);
+      xys[3 * j + 2] = labelled ? 1.f : 0.f;
+    }
+    std::optional<CropBox> box = BoxFromKeypoints(xys.data(), J, 0.5, options.box_padding, 32.0, 2);
+    if (!box) continue;
+    const CropTransform transform = MakeCropTransform(*box, info.input_width, info.input_height);
+    const cv::Mat crop = ExtractCrop(image, transform);
+    const std::vector<CropDetection> result = detector.Detect(
+        {ImageU8{crop.data, crop.cols, crop.rows, static_cast<int64_t>(crop.step[0]), true}});
+    const CropDetection& r = result.front();
+    if (r.heatmaps.size() != static_cast<size_t>(J) * hm_w * hm_h || r.features.empty()) {
+      throw std::logic_error("ComputeLabelledLosses: the detector keeps no heatmaps or features");
+    }
+    double loss = 0;
+    int joints = 0;
+    for (int j = 0; j < J; ++j) {
+      if (xys[3 * j + 2] <= 0) continue;
+      const Eigen::Vector2d centre = transform.ImageToHeatmap(
+          Eigen::Vector2d(xys[3 * j], xys[3 * j + 1]), info.heatmap_stride);
+      double sum = 0;
+      for (int y = 0; y < hm_h; ++y) {
+        for (int x = 0; x < hm_w; ++x) {
+          const double d2 =
+              (x - centre.x()) * (x - centre.x()) + (y - centre.y()) * (y - centre.y());
+          const double target = d2 <= 9 * sigma * sigma ? std::exp(-d2 / (2 * sigma * sigma)) : 0.0;
+          const double e = r.heatmaps[(static_cast<size_t>(j) * hm_h + y) * hm_w + x] - target;
+          sum += e * e;
+        }
+      }
+      loss += sum / (hm_w * hm_h);
+      ++joints;
+    }
+    if (joints == 0) continue;
+    if (out.feature_dim == 0) out.feature_dim = static_cast<int>(r.features.size());
+    out.features.insert(out.features.end(), r.features.begin(), r.features.end());
+    out.losses.push_back(loss / joints);
+  }
   return out;
 }
 

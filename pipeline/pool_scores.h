@@ -12,6 +12,7 @@
 #include "core/keypoints.h"
 #include "data/frame_source.h"
 #include "detect2d/detector.h"
+#include "detect2d/training_data.h"
 
 namespace rigpose {
 
@@ -51,5 +52,20 @@ PoolScoringResult ScorePoolWithDetector(KeypointDetector& detector,
                                         const Keypoints2D& keypoints,
                                         const PoolScoringOptions& options,
                                         const std::function<void(int)>& progress = nullptr);
+
+// Learning Loss needs the true loss of labelled samples: for every instance of `set` (its ground
+// truth keypoints cropped as the pool's views are, options.box_padding around the labelled
+// keypoints), the detector's pooled features and its training loss, the heatmap MSE against
+// Gaussian targets (std = the model's sigma, heatmap px) at the labelled joints (mean over
+// joints with v > 0 and over pixels). The detector must keep heatmaps and features.
+// IoError naming an image that cannot be read.
+struct LabelledLosses {
+  std::vector<float> features;  // [N][feature_dim]
+  int feature_dim = 0;
+  std::vector<double> losses;  // [N]
+};
+LabelledLosses ComputeLabelledLosses(KeypointDetector& detector,
+                                     const KeypointTrainingSet& set,
+                                     const PoolScoringOptions& options);
 
 }  // namespace rigpose

@@ -136,7 +136,7 @@ TEST(SelectCli, BadInputIsAClearErrorAndWritesNothing) {
   expect("--budget 0", 2, {"--budget 0"});
   expect("--budget 2 --strategy nonsense", 2, {"--strategy 'nonsense'", "multiview"});
   expect("--budget 2 --strategy multi-peak-entropy", 2, {"--model", "--videos"});
-  expect("--budget 2 --strategy learning-loss", 2, {"learning-loss", "al_sim"});
+  expect("--budget 2 --strategy learning-loss", 2, {"learning-loss", "--train-coco"});
   expect("--budget 2 --strategy bayesian", 1, {"bayesian", "variance"});
 
   // A labelled file outside the pool or naming an unknown camera.
@@ -195,6 +195,15 @@ TEST(SelectCli, SingleViewStrategiesRunTheDetector) {
       EXPECT_GE(s.rows[0].score, s.rows[1].score);
       EXPECT_GE(s.rows[1].score, s.rows[2].score);
     }
+  }
+  // Learning Loss: the predictor learns from the labelled set (here the capture's own labels).
+  {
+    const std::string out = dir + "/learning-loss.csv";
+    const test::Outcome r = Rigpose(base + "--strategy learning-loss --train-coco " + capture +
+                                    "/annotations/person_keypoints.json --out " + out);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_TRUE(Contains(r.output, "loss predictor trained on 48 labelled samples")) << r.output;
+    EXPECT_EQ(ReadSelectionCsv(out).rows.size(), 3u);
   }
   // Views (by budget in views): single views ranked by entropy.
   const std::string views = dir + "/views.csv";
