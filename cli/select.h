@@ -44,6 +44,7 @@ struct SelectCliOptions {
   double threshold_px = 15;  // robust triangulation inlier threshold
   double min_score = 0.3;
   int suppress_frames = 10;
+  double diversity_weight = 0.5;  // multiview family: weight of the pose similarity penalty
   uint64_t seed = 1;
   int threads = 0;
   std::string out;

@@ -138,6 +138,7 @@ TEST(SelectCli, BadInputIsAClearErrorAndWritesNothing) {
   expect("--budget 2 --strategy multi-peak-entropy", 2, {"--model", "--videos"});
   expect("--budget 2 --strategy learning-loss", 2, {"learning-loss", "--train-coco"});
   expect("--budget 2 --strategy bayesian", 1, {"bayesian", "variance"});
+  expect("--budget 2 --diversity-weight -1", 2, {"diversity_weight"});
 
   // A labelled file outside the pool or naming an unknown camera.
   Selection labelled;
