@@ -154,6 +154,76 @@ inline ceres::CostFunction* CreateRigViewCost(CameraModelId model,
   return nullptr;
 }
 
+// One corner as a free 3D point of the reference frame (the board-flex stage of the rig
+// calibration): blocks (cam_from_ref, point[, params]); 2 residuals.
+template <typename Model>
+class RigPointCost {
+ public:
+  RigPointCost(const Eigen::Vector2d& img_point, const std::vector<double>& params)
+      : img_point_(img_point), params_(params) {}
+
+  template <typename T>
+  bool operator()(const T* cam_from_ref, const T* point, T* residual) const {
+    T params[Model::kNumParams];
+    for (int k = 0; k < Model::kNumParams; ++k) params[k] = T(params_[k]);
+    return (*this)(cam_from_ref, point, params, residual);
+  }
+
+  template <typename T>
+  bool operator()(const T* cam_from_ref, const T* point, const T* params, T* residual) const {
+    T cam_point[3];
+    TransformPoint(cam_from_ref, point, cam_point);
+    T img_point[2];
+    if (!ModelImgFromCam<Model>(params, cam_point, img_point)) return false;
+    residual[0] = img_point[0] - img_point_.x();
+    residual[1] = img_point[1] - img_point_.y();
+    return true;
+  }
+
+  static ceres::CostFunction* Create(bool free_intrinsics,
+                                     const Eigen::Vector2d& img_point,
+                                     const std::vector<double>& params) {
+    auto* functor = new RigPointCost(img_point, params);
+    if (free_intrinsics) {
+      return new ceres::AutoDiffCostFunction<RigPointCost, 2, 6, 3, Model::kNumParams>(functor);
+    }
+    return new ceres::AutoDiffCostFunction<RigPointCost, 2, 6, 3>(functor);
+  }
+
+ private:
+  Eigen::Vector2d img_point_;
+  std::vector<double> params_;
+};
+
+inline ceres::CostFunction* CreateRigPointCost(CameraModelId model,
+                                               bool free_intrinsics,
+                                               const Eigen::Vector2d& img_point,
+                                               const std::vector<double>& params) {
+  RIGPOSE_CAMERA_MODEL_SWITCH(
+      model, return RigPointCost<Model>::Create(free_intrinsics, img_point, params))
+  return nullptr;
+}
+
+// Gaussian prior of a free point around a fixed position: residual (point - target) / sigma.
+class PointPriorCost : public ceres::SizedCostFunction<3, 3> {
+ public:
+  PointPriorCost(const Eigen::Vector3d& target, double sigma) : target_(target), sigma_(sigma) {}
+
+  bool Evaluate(double const* const* parameters,
+                double* residuals,
+                double** jacobians) const override {
+    for (int k = 0; k < 3; ++k) residuals[k] = (parameters[0][k] - target_[k]) / sigma_;
+    if (jacobians != nullptr && jacobians[0] != nullptr) {
+      for (int k = 0; k < 9; ++k) jacobians[0][k] = (k % 4 == 0) ? 1.0 / sigma_ : 0.0;
+    }
+    return true;
+  }
+
+ private:
+  Eigen::Vector3d target_;
+  double sigma_;
+};
+
 // Pixel distance of every corner of `observation` from its projection (NaN where a corner does
 // not project).
 inline std::vector<double> BoardCornerErrorsPx(CameraModelId model,

@@ -191,6 +191,11 @@ std::string FormatCalibrationTable(const CalibrationReportInput& input) {
       << " corners, " << rig.summary.num_frames << " board poses; " << rig.summary.termination
       << " after " << rig.summary.num_iterations << " iterations (" << Fixed(rig.summary.seconds, 2)
       << " s); world: " << input.world_frame << "\n";
+  if (rig.summary.num_free_points > 0) {
+    out << "  board flex: " << rig.summary.num_free_points
+        << " corners solved as free points, RMS shift from the rigid board "
+        << Fixed(1000 * rig.summary.corner_shift_rms_m, 2) << " mm\n";
+  }
   return out.str();
 }
 
@@ -224,6 +229,8 @@ void WriteCalibrationReport(const std::string& dir, const CalibrationReportInput
                          {"reference_camera", rig.rig.cameras[rig.summary.reference_camera].name},
                          {"board_poses", rig.summary.num_frames},
                          {"corners", rig.summary.num_residuals},
+                         {"free_points", rig.summary.num_free_points},
+                         {"corner_shift_rms_m", rig.summary.corner_shift_rms_m},
                          {"seconds", rig.summary.seconds}};
     for (size_t c = 0; c < rig.cameras.size(); ++c) {
       const CalibratedCameraStats& s = rig.cameras[c];

@@ -42,6 +42,9 @@ std::vector<std::string> RigCalibrationOptions::Check() const {
   }
   if (max_outlier_rounds < 0) add("max_outlier_rounds = ", max_outlier_rounds, " < 0");
   if (max_iterations < 1) add("max_iterations = ", max_iterations, " < 1");
+  if (!(std::isfinite(board_flex_m) && board_flex_m >= 0.0)) {
+    add("board_flex_m = ", board_flex_m, " must be finite and >= 0");
+  }
   if (num_threads < 0) add("num_threads = ", num_threads, " < 0");
   return problems;
 }
@@ -294,21 +297,70 @@ RigCalibrationResult CalibrateRig(const BoardSpec& board,
   const auto before_solve = std::chrono::steady_clock::now();
   result.summary.reference_camera = reference;
   result.summary.num_frames = static_cast<int>(frames.size());
+  // Board-flex stage (5b): (frame, corner id) -> free point in the reference camera's frame.
+  std::map<std::pair<int, int>, int> point_index;
+  std::vector<std::array<double, 3>> free_points;
   auto view_errors = [&](const View& v) {
-    return calib_internal::BoardCornerErrorsPx(
-        cameras[v.camera].model_id,
-        cameras[v.camera].params,
-        FromPose6(camera_poses[v.camera]) * FromPose6(board_poses[frame_index[v.frame]]),
-        corners,
-        detections[v.camera].observations[v.observation]);
+    const BoardObservation& obs = detections[v.camera].observations[v.observation];
+    if (free_points.empty()) {
+      return calib_internal::BoardCornerErrorsPx(
+          cameras[v.camera].model_id,
+          cameras[v.camera].params,
+          FromPose6(camera_poses[v.camera]) * FromPose6(board_poses[frame_index[v.frame]]),
+          corners,
+          obs);
+    }
+    const Rigid3d camera_from_ref = FromPose6(camera_poses[v.camera]);
+    std::vector<double> errors;
+    errors.reserve(obs.corner_ids.size());
+    for (size_t k = 0; k < obs.corner_ids.size(); ++k) {
+      const std::array<double, 3>& x = free_points[point_index.at({v.frame, obs.corner_ids[k]})];
+      const Eigen::Vector3d cam_point = camera_from_ref * Eigen::Vector3d(x[0], x[1], x[2]);
+      Eigen::Vector2d img_point;
+      errors.push_back(CameraModelImgFromCam<double>(cameras[v.camera].model_id,
+                                                     cameras[v.camera].params.data(),
+                                                     cam_point.data(),
+                                                     img_point.data())
+                           ? (img_point - obs.img_points[k]).norm()
+                           : std::numeric_limits<double>::quiet_NaN());
+    }
+    return errors;
+  };
+  // Distortion coefficients that are exactly 0 were held at 0 by the intrinsic calibration: keep
+  // them there.
+  const auto hold_zero_distortion = [&](ceres::Problem* p) {
+    for (int c = 0; c < num_cameras; ++c) {
+      if (!p->HasParameterBlock(cameras[c].params.data())) continue;
+      std::vector<int> fixed;
+      for (int k = 4; k < static_cast<int>(cameras[c].params.size()); ++k) {
+        if (cameras[c].params[k] == 0.0) fixed.push_back(k);
+      }
+      if (!fixed.empty()) {
+        p->SetManifold(
+            cameras[c].params.data(),
+            new ceres::SubsetManifold(static_cast<int>(cameras[c].params.size()), fixed));
+      }
+    }
+  };
+  const auto solver_options = [&](ceres::ParameterBlockOrdering* ordering) {
+    ceres::Solver::Options solver;
+    solver.linear_solver_type = ceres::DENSE_SCHUR;
+    solver.linear_solver_ordering.reset(ordering);
+    solver.max_num_iterations = options.max_iterations;
+    solver.num_threads = options.num_threads > 0
+                             ? options.num_threads
+                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    solver.logging_type = ceres::SILENT;
+    solver.function_tolerance = 1e-10;
+    return solver;
   };
   const auto rms = calib_internal::RmsPx;
+  // One loss for every solve (the problems do not own it).
+  std::unique_ptr<ceres::LossFunction> loss;
+  if (options.loss_scale_px > 0.0) loss = std::make_unique<ceres::HuberLoss>(options.loss_scale_px);
+  ceres::Problem::Options problem_options;
+  problem_options.loss_function_ownership = ceres::DO_NOT_TAKE_OWNERSHIP;
   for (int round = 0;; ++round) {
-    std::unique_ptr<ceres::LossFunction> loss;
-    if (options.loss_scale_px > 0.0)
-      loss = std::make_unique<ceres::HuberLoss>(options.loss_scale_px);
-    ceres::Problem::Options problem_options;
-    problem_options.loss_function_ownership = ceres::DO_NOT_TAKE_OWNERSHIP;
     ceres::Problem p(problem_options);
     int num_residuals = 0;
     std::set<int> used_frames;
@@ -328,19 +380,7 @@ RigCalibrationResult CalibrateRig(const BoardSpec& board,
       used_frames.insert(v.frame);
     }
     p.SetParameterBlockConstant(camera_poses[reference].data());
-    for (int c = 0; c < num_cameras; ++c) {
-      if (!p.HasParameterBlock(cameras[c].params.data())) continue;
-      // Distortion coefficients that are exactly 0 were held at 0 by the intrinsic calibration:
-      // keep them there.
-      std::vector<int> fixed;
-      for (int k = 4; k < static_cast<int>(cameras[c].params.size()); ++k) {
-        if (cameras[c].params[k] == 0.0) fixed.push_back(k);
-      }
-      if (!fixed.empty()) {
-        p.SetManifold(cameras[c].params.data(),
-                      new ceres::SubsetManifold(static_cast<int>(cameras[c].params.size()), fixed));
-      }
-    }
+    hold_zero_distortion(&p);
     ceres::ParameterBlockOrdering* ordering = new ceres::ParameterBlockOrdering;
     for (int frame : used_frames)
       ordering->AddElementToGroup(board_poses[frame_index[frame]].data(), 0);
@@ -350,17 +390,8 @@ RigCalibrationResult CalibrateRig(const BoardSpec& board,
         ordering->AddElementToGroup(cameras[c].params.data(), 1);
       }
     }
-    ceres::Solver::Options solver;
-    solver.linear_solver_type = ceres::DENSE_SCHUR;
-    solver.linear_solver_ordering.reset(ordering);
-    solver.max_num_iterations = options.max_iterations;
-    solver.num_threads = options.num_threads > 0
-                             ? options.num_threads
-                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-    solver.logging_type = ceres::SILENT;
-    solver.function_tolerance = 1e-10;
     ceres::Solver::Summary summary;
-    ceres::Solve(solver, &p, &summary);
+    ceres::Solve(solver_options(ordering), &p, &summary);
     if (round == 0) result.summary.initial_cost = summary.initial_cost;
     result.summary.final_cost = summary.final_cost;
     result.summary.num_iterations += static_cast<int>(summary.iterations.size());
@@ -396,6 +427,71 @@ RigCalibrationResult CalibrateRig(const BoardSpec& board,
       }
     }
     if (!dropped) break;
+  }
+
+  // ---- 5b. Board flex: every corner a free point held to the rigid board by a prior ----------
+  if (options.board_flex_m > 0.0) {
+    std::vector<Eigen::Vector3d> rigid_points;
+    for (const View& v : views) {
+      if (!v.active) continue;
+      const Rigid3d ref_from_board = FromPose6(board_poses[frame_index[v.frame]]);
+      for (const int id : detections[v.camera].observations[v.observation].corner_ids) {
+        const int next = static_cast<int>(free_points.size());
+        if (!point_index.emplace(std::make_pair(v.frame, id), next).second) continue;
+        rigid_points.push_back(ref_from_board * corners[id]);
+        free_points.push_back(
+            {rigid_points.back().x(), rigid_points.back().y(), rigid_points.back().z()});
+      }
+    }
+    ceres::Problem p(problem_options);
+    for (const View& v : views) {
+      if (!v.active) continue;
+      const BoardObservation& obs = detections[v.camera].observations[v.observation];
+      const Camera& camera = cameras[v.camera];
+      for (size_t k = 0; k < obs.corner_ids.size(); ++k) {
+        double* point = free_points[point_index.at({v.frame, obs.corner_ids[k]})].data();
+        std::vector<double*> blocks = {camera_poses[v.camera].data(), point};
+        if (refine[v.camera]) blocks.push_back(cameras[v.camera].params.data());
+        p.AddResidualBlock(calib_internal::CreateRigPointCost(
+                               camera.model_id, refine[v.camera], obs.img_points[k], camera.params),
+                           loss.get(),
+                           blocks);
+      }
+    }
+    for (size_t i = 0; i < free_points.size(); ++i) {
+      p.AddResidualBlock(new calib_internal::PointPriorCost(rigid_points[i], options.board_flex_m),
+                         nullptr,
+                         free_points[i].data());
+    }
+    p.SetParameterBlockConstant(camera_poses[reference].data());
+    hold_zero_distortion(&p);
+    auto* ordering = new ceres::ParameterBlockOrdering;
+    for (std::array<double, 3>& x : free_points) ordering->AddElementToGroup(x.data(), 0);
+    for (int c = 0; c < num_cameras; ++c) {
+      if (p.HasParameterBlock(camera_poses[c].data()))
+        ordering->AddElementToGroup(camera_poses[c].data(), 1);
+      if (p.HasParameterBlock(cameras[c].params.data()))
+        ordering->AddElementToGroup(cameras[c].params.data(), 1);
+    }
+    ceres::Solver::Summary summary;
+    ceres::Solve(solver_options(ordering), &p, &summary);
+    if (summary.termination_type == ceres::FAILURE) {
+      throw InputError("bundle adjustment with a flexible board failed: " + summary.message);
+    }
+    result.summary.final_cost = summary.final_cost;
+    result.summary.num_iterations += static_cast<int>(summary.iterations.size());
+    ++result.summary.num_solves;
+    result.summary.termination = ceres::TerminationTypeToString(summary.termination_type);
+    result.summary.converged = summary.termination_type == ceres::CONVERGENCE;
+    double shift2 = 0.0;
+    for (size_t i = 0; i < free_points.size(); ++i) {
+      shift2 += (Eigen::Vector3d(free_points[i][0], free_points[i][1], free_points[i][2]) -
+                 rigid_points[i])
+                    .squaredNorm();
+    }
+    result.summary.num_free_points = static_cast<int>(free_points.size());
+    result.summary.corner_shift_rms_m =
+        free_points.empty() ? 0.0 : std::sqrt(shift2 / static_cast<double>(free_points.size()));
   }
 
   result.summary.seconds_solve =

@@ -13,6 +13,8 @@
 //      intrinsics; residuals in pixels through the full camera model; Huber loss; the reference
 //      camera's pose is held fixed (gauge). Views whose RMS is an outlier are dropped and the
 //      problem solved again.
+//   5b. Optionally (board_flex_m > 0) a last solve with every corner a free 3D point held to the
+//      rigid board by a prior; the per-camera statistics are then those of the free points.
 //   6. World frame: a camera's frame, or a board view's frame turned Z up (board on the floor,
 //      printed face up: x along the board's columns, origin at its top-left outer grid corner).
 // Frames are matched across cameras by BoardObservation::frame (synchronised videos, or image
@@ -47,6 +49,11 @@ struct RigCalibrationOptions {
   double outlier_view_rms_factor = 5.0;
   int max_outlier_rounds = 2;
   int max_iterations = 200;
+  // Board flex (m): 0 keeps the board rigid. > 0 adds a final stage in which every corner of every
+  // solved frame is a free 3D point held to its rigid-board position by a Gaussian prior of this
+  // standard deviation (camera poses re-solved with them): for paper boards that bend while
+  // waved, and the objective of point-based calibrations (caliscope refines free points).
+  double board_flex_m = 0.0;
   int num_threads = 0;  // Ceres threads; 0 = hardware concurrency
   // World frame: world_camera (a camera name: its frame is the world), else world_board_frame
   // (>= 0: the board of that frame, Z up; see the file comment), else the first camera.
@@ -86,6 +93,8 @@ struct RigCalibrationSummary {
   bool converged = false;
   double seconds_board_poses = 0.0;     // PnP of every view
   double seconds_initialisation = 0.0;  // pair poses, spanning tree, board poses
+  int num_free_points = 0;              // board-flex stage: corners solved as free points
+  double corner_shift_rms_m = 0.0;      // board-flex stage: RMS distance from the rigid board
   double seconds_solve = 0.0;           // bundle adjustment rounds
   double seconds = 0.0;                 // total
 };

@@ -2,6 +2,7 @@
 // rigpose calibrate --board BOARD.yaml (--images DIR | --videos DIR) --out RIG: board detection,
 // intrinsics per camera (or given), multi-camera bundle adjustment, world frame, report.
 #include <chrono>
+#include <cmath>
 #include <exception>
 #include <filesystem>
 #include <iomanip>
@@ -240,6 +241,19 @@ CalibrateSummary RunCalibrate(const CalibrateOptions& options,
     throw UsageError("--refine-intrinsics '" + options.refine_intrinsics +
                      "' is not auto, yes or no");
   }
+  if (!(std::isfinite(options.board_flex_mm) && options.board_flex_mm >= 0.0)) {
+    throw UsageError("--board-flex-mm must be a number >= 0 (mm)");
+  }
+  if (!(std::isfinite(options.loss_px) && options.loss_px >= 0.0)) {
+    throw UsageError("--loss-px must be a number >= 0 (px; 0: least squares)");
+  }
+  if (options.outlier_rounds < 0) {
+    throw UsageError("--outlier-rounds " + std::to_string(options.outlier_rounds) +
+                     " must be >= 0");
+  }
+  rig_options.board_flex_m = options.board_flex_mm / 1000.0;
+  rig_options.loss_scale_px = options.loss_px;
+  rig_options.max_outlier_rounds = options.outlier_rounds;
   std::vector<std::string> problems = intrinsics_options.Check();
   for (const std::string& p : rig_options.Check()) problems.push_back(p);
   BoardDetectionOptions detection_options;
@@ -383,6 +397,17 @@ void RegisterCalibrate(CLI::App& app, Action& action) {
                   o->refine_intrinsics,
                   "auto (when estimated here) | yes | no: in the bundle adjustment");
   cmd->add_option("--world", o->world, "first | camera:NAME | board:FRAME (board on the floor)");
+  cmd->add_option("--board-flex-mm",
+                  o->board_flex_mm,
+                  "Final solve with every corner a free point held to the rigid board with this "
+                  "std (mm; 0: rigid board). For paper boards that bend while waved");
+  cmd->add_option(
+      "--loss-px",
+      o->loss_px,
+      "Bundle adjustment: Huber scale on each corner's residual (px; 0: least squares)");
+  cmd->add_option("--outlier-rounds",
+                  o->outlier_rounds,
+                  "Bundle adjustment: rounds dropping outlier board views, then solving again");
   cmd->add_option("--frame-stride", o->frame_stride, "Videos: use every N-th frame");
   cmd->add_option("--max-frames", o->max_frames, "Videos: at most N frames (0: all)");
   cmd->add_option("--report", o->report, "Report folder (default: OUT-stem_report)");

@@ -200,6 +200,9 @@ struct CalibrateOptions {
   std::string fix = "k3";                     // parameters held fixed ("none": all free)
   std::string refine_intrinsics = "auto";     // auto | yes | no (in the bundle adjustment)
   std::string world = "first";                // first | camera:NAME | board:FRAME
+  double board_flex_mm = 0.0;                 // > 0: final solve with free corners (prior std)
+  double loss_px = 1.0;                       // Huber scale of the bundle adjustment (0: none)
+  int outlier_rounds = 2;                     // outlier-view rounds of the bundle adjustment
   int frame_stride = 1;
   int max_frames = 0;
   std::string report;  // default: OUT-stem_report beside OUT

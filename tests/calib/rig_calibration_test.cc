@@ -35,7 +35,11 @@ struct Scene {
 
 // Boards along synth::BoardTrajectory; a camera sees a board when every corner projects inside
 // the image and the printed face (board z < 0 side) faces it.
-Scene MakeScene(int num_cameras, int num_frames, double noise_px, uint64_t seed) {
+// bend_m > 0: a paper board that bends while waved: per frame, every corner moves along the
+// board normal by a * (2u - 1)^2 (u: its column position in [0, 1]), a uniform in [-bend_m,
+// bend_m].
+Scene MakeScene(
+    int num_cameras, int num_frames, double noise_px, uint64_t seed, double bend_m = 0.0) {
   Scene scene;
   synth::SynthRigOptions rig_options;
   rig_options.num_cameras = num_cameras;
@@ -47,6 +51,17 @@ Scene MakeScene(int num_cameras, int num_frames, double noise_px, uint64_t seed)
   const std::vector<Eigen::Vector3d> corners = BoardCornersInBoard(scene.board);
   std::mt19937 rng(static_cast<uint32_t>(seed + 2));
   std::normal_distribution<double> noise(0.0, noise_px);
+  std::uniform_real_distribution<double> bend(-bend_m, bend_m);
+  double max_x = 0.0;
+  for (const Eigen::Vector3d& c : corners) max_x = std::max(max_x, c.x());
+  std::vector<std::vector<Eigen::Vector3d>> frame_corners(num_frames, corners);
+  for (int f = 0; f < num_frames && bend_m > 0.0; ++f) {
+    const double a = bend(rng);
+    for (Eigen::Vector3d& c : frame_corners[f]) {
+      const double u = 2.0 * c.x() / max_x - 1.0;
+      c.z() += a * u * u;
+    }
+  }
   for (const Camera& camera : scene.rig.cameras) {
     CameraDetections d;
     d.camera = camera.name;
@@ -62,7 +77,7 @@ Scene MakeScene(int num_cameras, int num_frames, double noise_px, uint64_t seed)
       obs.frame = f;
       bool all_inside = true;
       for (size_t k = 0; k < corners.size() && all_inside; ++k) {
-        const auto img = camera.ImgFromCam(cam_from_board * corners[k]);
+        const auto img = camera.ImgFromCam(cam_from_board * frame_corners[f][k]);
         all_inside = img && camera.IsInImage(*img);
         if (!all_inside) break;
         obs.corner_ids.push_back(static_cast<int>(k));
@@ -135,6 +150,53 @@ TEST(CalibrateRig, EightCameraRingWithBoardsSeenBySubsets) {
   EXPECT_EQ(tree_edges, 7);
   // World = first camera by default.
   EXPECT_LT(result.rig.cameras[0].cam_from_world.translation.norm(), 1e-9);
+}
+
+TEST(CalibrateRig, BoardFlexStageAbsorbsABendingBoard) {
+  // Boards bending by up to 2 cm: the rigid solve cannot fit them, free corners can.
+  const Scene bent = MakeScene(4, 120, 0.2, 5, 0.02);
+  RigCalibrationOptions options;
+  options.loss_scale_px = 0.0;
+  options.max_outlier_rounds = 0;
+  const RigCalibrationResult rigid =
+      CalibrateRig(bent.board, Intrinsics(bent.rig), bent.detections, options);
+  options.board_flex_m = 0.02;
+  const RigCalibrationResult flex =
+      CalibrateRig(bent.board, Intrinsics(bent.rig), bent.detections, options);
+  double rigid_center = 0, rigid_rot = 0, flex_center = 0, flex_rot = 0;
+  CompareInFirstCamera(bent.rig, rigid.rig, &rigid_center, &rigid_rot);
+  CompareInFirstCamera(bent.rig, flex.rig, &flex_center, &flex_rot);
+  std::cout << "[ rig      ] bending board (<= 20 mm), 4 cameras, " << bent.num_views
+            << " views, 0.2 px: rigid RMS " << rigid.rms_px << " px, centres " << 1e3 * rigid_center
+            << " mm, " << rigid_rot << " deg; flex RMS " << flex.rms_px << " px, centres "
+            << 1e3 * flex_center << " mm, " << flex_rot << " deg, " << flex.summary.num_free_points
+            << " free corners shifted " << 1e3 * flex.summary.corner_shift_rms_m << " mm RMS\n";
+  EXPECT_EQ(rigid.summary.num_free_points, 0);
+  EXPECT_GT(flex.summary.num_free_points, 0);
+  // The residuals drop to the noise (below it: free points also absorb some noise); the camera
+  // poses stay as good as the rigid solve's (random bends average out over the frames).
+  EXPECT_GT(rigid.rms_px, 2.0 * flex.rms_px);
+  EXPECT_LT(flex.rms_px, 0.2 * std::sqrt(2.0));
+  EXPECT_LT(flex_center, 2e-3);
+  EXPECT_LT(flex_rot, 0.05);
+
+  // A rigid board: the flex stage changes almost nothing.
+  const Scene flat = MakeScene(4, 120, 0.2, 5);
+  const RigCalibrationResult flat_flex =
+      CalibrateRig(flat.board, Intrinsics(flat.rig), flat.detections, options);
+  double center = 0, rot = 0;
+  CompareInFirstCamera(flat.rig, flat_flex.rig, &center, &rot);
+  std::cout << "[ rig      ] flat board with the flex stage: centres " << 1e3 * center << " mm, "
+            << rot << " deg, corners shifted " << 1e3 * flat_flex.summary.corner_shift_rms_m
+            << " mm RMS\n";
+  EXPECT_LT(center, 1e-3);
+  EXPECT_LT(rot, 0.05);
+  // Corner shifts on a flat board are triangulation noise; the bends are larger.
+  EXPECT_GT(flex.summary.corner_shift_rms_m, 1.5 * flat_flex.summary.corner_shift_rms_m);
+
+  options.board_flex_m = -1;
+  EXPECT_THROW(CalibrateRig(flat.board, Intrinsics(flat.rig), flat.detections, options),
+               std::invalid_argument);
 }
 
 TEST(CalibrateRig, RefinesPerturbedIntrinsics) {

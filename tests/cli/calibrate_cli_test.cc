@@ -139,6 +139,7 @@ CornerGroups ReportCorners(const std::string& path) {
 
 // Per camera RMS (px) of the corners reprojected from their DLT triangulation with `rig`
 // (corners seen by >= 2 cameras): the evaluation of shared/data/caliscope_4cam_charuco/README.md.
+// The key "all" holds the RMS over every camera's corners.
 std::map<std::string, double> ReprojectionRms(const Rig& rig, const CornerGroups& groups) {
   std::map<std::string, double> sum;
   std::map<std::string, int> count;
@@ -170,7 +171,14 @@ std::map<std::string, double> ReprojectionRms(const Rig& rig, const CornerGroups
     }
   }
   std::map<std::string, double> rms;
-  for (const auto& [name, s] : sum) rms[name] = std::sqrt(s / count[name]);
+  double total = 0;
+  int n = 0;
+  for (const auto& [name, s] : sum) {
+    rms[name] = std::sqrt(s / count[name]);
+    total += s;
+    n += count[name];
+  }
+  rms["all"] = n > 0 ? std::sqrt(total / n) : 0.0;
   return rms;
 }
 
@@ -194,25 +202,40 @@ TEST(CalibrateCliCaliscope, EveryCameraAtLeastAsGoodAsTheReference) {
       }
     }
     test::WriteText(dir + "/xy_corners.csv", csv);
-    CalibrateOptions options;
-    options.board = dir + "/charuco.yaml";
-    options.detections = dir + "/xy_corners.csv";
-    options.intrinsics = root + "/camera_array.toml";
-    options.out = dir + "/from_xy.yaml";
-    options.quiet = true;
-    std::ostringstream out, err;
-    const CalibrateSummary summary = RunCalibrate(options, out, err);
-    std::cout << out.str();
-    const auto ours = ReprojectionRms(summary.rig, theirs);
-    const auto reference_rms = ReprojectionRms(reference, theirs);
-    for (const auto& [name, rms] : reference_rms) {
-      std::cout << "[ caliscope] from caliscope's corners, its intrinsics, " << name
-                << ": RMS on caliscope's corners: ours " << ours.at(name) << " px, reference "
-                << rms << " px\n";
+    // Rigid board (our default), then caliscope's own objective: least squares over free corner
+    // points (board flex with a loose prior), every view kept.
+    for (const bool free_points : {false, true}) {
+      CalibrateOptions options;
+      options.board = dir + "/charuco.yaml";
+      options.detections = dir + "/xy_corners.csv";
+      options.intrinsics = root + "/camera_array.toml";
+      options.out = dir + (free_points ? "/from_xy_flex.yaml" : "/from_xy.yaml");
+      if (free_points) {
+        options.board_flex_mm = 3;
+        options.loss_px = 0;
+        options.outlier_rounds = 0;
+      }
+      options.quiet = true;
+      std::ostringstream out, err;
+      const CalibrateSummary summary = RunCalibrate(options, out, err);
+      std::cout << out.str();
+      const auto ours = ReprojectionRms(summary.rig, theirs);
+      const auto reference_rms = ReprojectionRms(reference, theirs);
+      for (const auto& [name, rms] : reference_rms) {
+        std::cout << "[ caliscope] from caliscope's corners, its intrinsics"
+                  << (free_points ? ", free points, " : ", rigid board, ") << name
+                  << ": RMS on caliscope's corners: ours " << ours.at(name) << " px, reference "
+                  << rms << " px\n";
+        if (free_points) {
+          // The same objective solved on the same corners: a tie per camera (the optimum trades
+          // a few thousandths of a pixel between cameras), lower over all corners.
+          EXPECT_LE(ours.at(name), rms + (name == "all" ? 0.0 : 0.005)) << name;
+        }
+      }
+      EXPECT_LT(
+          CompareRigs(reference, summary.rig, RigAlignment::kSimilarity).max_center_difference_m,
+          0.01);
     }
-    EXPECT_LT(
-        CompareRigs(reference, summary.rig, RigAlignment::kSimilarity).max_center_difference_m,
-        0.01);
   }
   for (const bool own_intrinsics : {false, true}) {
     CalibrateOptions options;
@@ -238,7 +261,10 @@ TEST(CalibrateCliCaliscope, EveryCameraAtLeastAsGoodAsTheReference) {
                 << " px, reference " << rms << " px; on our corners: ours " << ours_on_ours.at(name)
                 << " px, reference " << reference_on_ours.at(name) << " px\n";
       if (!own_intrinsics) {
+        // Each calibration evaluated the same way on the same detections (ours), and ours on
+        // our detections against the reference on its own (the 0.97/0.69/0.83/0.86 px).
         EXPECT_LE(ours_on_ours.at(name), reference_on_ours.at(name)) << name;
+        EXPECT_LE(ours_on_ours.at(name), rms) << name;
       }
     }
     if (!own_intrinsics) {
@@ -326,6 +352,15 @@ TEST(CalibrateCli, BadInputIsNamedAndLeavesNothing) {
            {"--board " + board + " --images " + dir + "/sizes --world left" + out,
             2,
             {"--world 'left'"}},
+           {"--board " + board + " --images " + dir + "/sizes --board-flex-mm -1" + out,
+            2,
+            {"--board-flex-mm"}},
+           {"--board " + board + " --images " + dir + "/sizes --loss-px -2" + out,
+            2,
+            {"--loss-px"}},
+           {"--board " + board + " --images " + dir + "/sizes --outlier-rounds -1" + out,
+            2,
+            {"--outlier-rounds"}},
            {"--board " + board + " --images " + dir + "/sizes --model kannala" + out,
             2,
             {"--model 'kannala'"}},
