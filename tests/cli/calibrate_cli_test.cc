@@ -97,6 +97,57 @@ TEST(CalibrateCli, SyntheticChessboardEndToEnd) {
       1e-9);
 }
 
+// ---- OpenCV's stereo chessboards: 13 pairs, 9x6 inner corners ------------------------------
+
+TEST(CalibrateCliOpenCVStereo, AtLeastAsGoodAsOpenCVAndTheKnownBaseline) {
+  RIGPOSE_SKIP_IF_NO_DATA(root, "opencv_stereo_chessboard");
+  const std::string dir = test::ScratchDir("calibrate_opencv_stereo");
+  // One folder per camera, frames matched by file name (left01.jpg <-> right01.jpg).
+  for (const std::string side : {"left", "right"}) {
+    fs::create_directories(dir + "/images/" + side);
+    for (const auto& entry : fs::directory_iterator(root)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind(side, 0) == 0 && entry.path().extension() == ".jpg") {
+        fs::create_symlink(entry.path(), dir + "/images/" + side + "/" + name.substr(side.size()));
+      }
+    }
+  }
+  // Square size 1 m: the baseline comes out in squares.
+  test::WriteText(dir + "/board.yaml",
+                  "type: chessboard\ninner_corners: [9, 6]\nsquare_size_m: 1.0\n");
+  // OpenCV's calibrateCamera (flags 0) estimates k3 too: free it here as well.
+  const Outcome run = Rigpose("calibrate --board " + dir + "/board.yaml --images " + dir +
+                              "/images --out " + dir + "/rig.yaml --fix none --quiet");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  std::cout << run.output;
+  const nlohmann::json summary =
+      nlohmann::json::parse(test::ReadText(dir + "/rig_report/summary.json"));
+  // calibrateCamera with OpenCV 4.6 on the same images (shared/data README): RMS 0.408 px left,
+  // 0.458 px right.
+  const std::map<std::string, double> opencv_rms = {{"left", 0.408}, {"right", 0.458}};
+  ASSERT_EQ(summary["cameras"].size(), 2u);
+  for (const auto& camera : summary["cameras"]) {
+    const std::string name = camera["name"].get<std::string>();
+    const double intrinsic_rms = camera["intrinsics"]["rms_px"].get<double>();
+    std::cout << "[ opencv   ] " << name << ": intrinsic RMS " << intrinsic_rms << " px over "
+              << camera["intrinsics"]["views"] << " views (OpenCV " << opencv_rms.at(name)
+              << "), rig RMS " << camera["rms_px"].get<double>() << " px\n";
+    EXPECT_LE(intrinsic_rms, opencv_rms.at(name)) << name;
+    EXPECT_LE(camera["rms_px"].get<double>(), 0.5) << name;
+  }
+  const Rig rig = ReadRig(dir + "/rig.yaml");
+  const Rigid3d right_from_left = rig.cameras[*rig.FindCamera("right")].cam_from_world *
+                                  rig.cameras[*rig.FindCamera("left")].cam_from_world.Inverse();
+  const double baseline = right_from_left.translation.norm();
+  const double angle_deg =
+      right_from_left.rotation.angularDistance(Eigen::Quaterniond::Identity()) * 180.0 /
+      3.14159265358979323846;
+  std::cout << "[ opencv   ] baseline " << baseline << " squares (OpenCV stereoCalibrate 3.343), "
+            << "rotation " << angle_deg << " deg\n";
+  EXPECT_NEAR(baseline, 3.34, 0.02);
+  EXPECT_LT(angle_deg, 1.0);
+}
+
 // ---- Caliscope: real ChArUco videos, its intrinsics, its calibration as the reference --------
 
 // Board corners detected in the videos: (frame, corner id) -> camera name -> pixel.
