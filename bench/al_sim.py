@@ -2,21 +2,22 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Active-learning simulation harness (issue: label savings of the selection strategies).
 
-For each seed: a synthetic capture (4 cameras, one subject doing walk/squat/arm_circles/jump/turn)
-in a domain the initial detector was not trained on (--domain: a dome rig, sensor noise, blur):
-its first --pool-frames frames are the pool, its last --test-frames frames are held out for
-testing (same rig and subject, other moments of the motions: the lab's next session; the synth
-cannot yet change the subject while keeping the rig). An initial random set of
---initial frames (every view) is labelled and the initial model (--init-model, the shipped
-synthetic detector by default) fine-tuned on it; then, per strategy, cycles of
+For each seed: a synthetic capture (4 cameras, --subjects + 1 people taking turns in the volume,
+each doing walk/squat/arm_circles/jump/turn) in a domain the initial detector was not trained on
+(--domain: a dome rig, sensor noise, blur). The first --subjects subjects' frames are the pool
+(--pool-frames in all); the last subject is held out for testing (same rig, a person never
+labelled: the lab's next participant; its 2D on every --test-stride-th frame). An initial random
+set of --initial pool frames (every view) is labelled and the initial model (--init-model, the
+shipped synthetic detector by default) fine-tuned on it; then, per strategy, cycles of
 
     train (fine-tune the previous cycle's model on every label so far)
     -> score the pool (`rigpose reconstruct` on the pool images: 2D keypoints + variance)
     -> select --per-cycle frames (`rigpose select --strategy S --labelled ...`)
     -> "annotate" them from the ground truth (the pool's COCO file)
 
-and after every training: 2D PCK@0.05 on the test frames (`rigpose model eval`) and 3D
-MPJPE of `rigpose reconstruct` on the test frames against their ground truth. Also the PCK of
+and after every training: 2D PCK@0.05 on the held-out subject (`rigpose model eval`) and 3D
+MPJPE of `rigpose reconstruct` on its frames against their ground truth. A strategy given as
+NAME:views counts its budget in views (--per-cycle x cameras images per cycle). Also the PCK of
 each selected batch under the model that selected it (failure finding) and the selection cost.
 
 Outputs in --work: curves.csv (one row per seed x strategy x cycle), summary.md (label savings,
@@ -156,8 +157,9 @@ def main():
     ap.add_argument("--work", default=os.path.join(here, "build", "al_sim"))
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--strategies", default="random,multiview,multi-peak-entropy,anipose-bad")
-    ap.add_argument("--pool-frames", type=int, default=2000)
-    ap.add_argument("--test-frames", type=int, default=150)
+    ap.add_argument("--pool-frames", type=int, default=2000, help="pool frames (all pool subjects)")
+    ap.add_argument("--subjects", type=int, default=4, help="pool subjects (one more is held out for testing)")
+    ap.add_argument("--test-stride", type=int, default=2, help="2D test: every N-th frame of the held-out subject")
     ap.add_argument("--initial", type=int, default=40, help="initial labelled frames (x cameras views)")
     ap.add_argument("--per-cycle", type=int, default=40, help="frames selected per cycle")
     ap.add_argument("--cycles", type=int, default=4)
@@ -185,24 +187,31 @@ def main():
         # One capture: frames [0, pool) are the pool, the last test frames are held out for testing
         # (the same rig and subject, other moments of the motions: a lab's next session).
         pool = os.path.join(sd, "capture")
-        total = args.pool_frames + args.test_frames
+        per_subject = args.pool_frames // args.subjects
+        pool_frames = per_subject * args.subjects
+        total = pool_frames + per_subject
         if not os.path.exists(os.path.join(pool, "annotations", "person_keypoints.json")):
             run([rp, "synth", "--preset", "demo", "--out", pool, "--cameras", "4", "--frames", str(total),
-                 "--subjects", "1", "--motion", MOTIONS, "--resolution", args.resolution, "--calib", "none",
+                 "--subjects", str(args.subjects + 1), "--subjects-in-turn", "--motion", MOTIONS, "--resolution", args.resolution, "--calib", "none",
                  "--format", "png", "--seed", str(1000 + seed), "--quiet", "--force"] + args.domain.split() + threads,
                 log)
         all_coco = load_coco(os.path.join(pool, "annotations", "person_keypoints.json"))
         cameras = sorted({im["camera"] for im in all_coco["images"]})
         camera_index = {c: i for i, c in enumerate(cameras)}
-        pool_coco = coco_subset(all_coco, {(f, c) for f in range(args.pool_frames) for c in cameras})
+        pool_coco = coco_subset(all_coco, {(f, c) for f in range(pool_frames) for c in cameras})
         test_coco = os.path.join(sd, "test.json")
-        write_json(test_coco, coco_subset(all_coco, {(f, c) for f in range(args.pool_frames, total) for c in cameras}))
-        gt_dir = os.path.join(pool, "gt", sorted(os.listdir(os.path.join(pool, "gt")))[0])
-        gt2d = np.load(os.path.join(gt_dir, "keypoints2d.npy"))[: args.pool_frames]
+        write_json(test_coco, coco_subset(all_coco, {(f, c) for f in range(pool_frames, total, args.test_stride)
+                                                     for c in cameras}))
+        # Subjects take turns: the ground truth of a frame is its subject's.
+        gt_dirs = sorted(os.listdir(os.path.join(pool, "gt")))
+        gt2d = np.zeros((pool_frames, len(cameras), 17, 3), np.float32)
+        for s_index, name in enumerate(gt_dirs[: args.subjects]):
+            frames = slice(s_index * per_subject, (s_index + 1) * per_subject)
+            gt2d[frames] = np.load(os.path.join(pool, "gt", name, "keypoints2d.npy"))[frames]
         test_ref = os.path.join(sd, "test_reference.npy")
-        np.save(test_ref, np.load(os.path.join(gt_dir, "poses3d.npy"))[args.pool_frames:total])
+        np.save(test_ref, np.load(os.path.join(pool, "gt", gt_dirs[args.subjects], "poses3d.npy"))[pool_frames:total])
         rng = random.Random(seed)
-        initial = sorted(rng.sample(range(args.pool_frames), args.initial))
+        initial = sorted(rng.sample(range(pool_frames), args.initial))
 
         # Cycle 0 (shared by every strategy): the initial random set and the model trained on it.
         c0 = os.path.join(sd, "cycle0")
@@ -224,6 +233,9 @@ def main():
                      "--lr-milestones", f"{int(args.initial_epochs * 0.8)}", "--batch-size", "32", "--seed", str(seed),
                      "--out", model0] + threads, log)
         for strategy in strategies:
+            # "NAME:views": the budget counted in views (per-cycle frames x cameras images).
+            name, _, unit = strategy.partition(":")
+            tag = name + ("-" + unit if unit else "")
             labelled_sels = [init_sel]
             labelled = set(keep)
             model = model0
@@ -231,15 +243,15 @@ def main():
             labels_json = init_json
             for cycle in range(args.cycles + 1):
                 # Evaluate the current model (2D on the test capture, 3D after triangulation).
-                ev = os.path.join(cycle_dir, "eval.json") if cycle == 0 else os.path.join(cycle_dir, f"eval_{strategy}.json")
+                ev = os.path.join(cycle_dir, "eval.json") if cycle == 0 else os.path.join(cycle_dir, f"eval_{tag}.json")
                 if not os.path.exists(ev):
                     val_out = ev + ".pck.json"
                     run([rp, "model", "eval", "--model", model, "--coco", test_coco, "--images", pool, "--alpha",
                          "0.05", "--json", val_out] + threads, log)
                     rec = ev + ".test_reconstruct"
                     run([rp, "reconstruct", "--rig", os.path.join(pool, "rig.yaml"), "--images",
-                         os.path.join(pool, "images"), "--first-frame", str(args.pool_frames), "--max-frames",
-                         str(args.test_frames), "--model", model, "--reference", test_ref,
+                         os.path.join(pool, "images"), "--first-frame", str(pool_frames), "--max-frames",
+                         str(per_subject), "--model", model, "--reference", test_ref,
                          "--method", "robust", "--refine", "none", "--out", rec, "--force", "--quiet"] + threads, log)
                     report = load_coco(os.path.join(rec, "report.json"))
                     pck = load_coco(val_out)
@@ -252,25 +264,28 @@ def main():
                     rows.append(row)
                     break
                 # Score the pool with the current model and select.
-                sd_strat = os.path.join(sd, f"{strategy}_cycle{cycle + 1}")
+                sd_strat = os.path.join(sd, f"{tag}_cycle{cycle + 1}")
                 os.makedirs(sd_strat, exist_ok=True)
                 scored = os.path.join(cycle_dir, "pool_scored") if cycle == 0 else os.path.join(cycle_dir, "pool_scored")
                 if not os.path.exists(os.path.join(scored, "report.json")):
                     run([rp, "reconstruct", "--rig", os.path.join(pool, "rig.yaml"), "--images",
-                         os.path.join(pool, "images"), "--max-frames", str(args.pool_frames), "--model", model,
+                         os.path.join(pool, "images"), "--max-frames", str(pool_frames), "--model", model,
                          "--method", "robust", "--refine", "none", "--mc-dropout", "0", "--out", scored, "--force",
                          "--quiet"] + threads, log)
                 sel = os.path.join(sd_strat, "selected.csv")
                 select_seconds = 0.0
                 if not os.path.exists(sel):
+                    budget = args.per_cycle * (len(cameras) if unit == "views" else 1)
                     cmd = [rp, "select", "--rig", os.path.join(pool, "rig.yaml"), "--session", scored, "--budget",
-                           str(args.per_cycle), "--strategy", strategy, "--seed", str(seed * 100 + cycle),
+                           str(budget), "--strategy", name, "--seed", str(seed * 100 + cycle),
                            "--out", sel, "--quiet"] + threads
+                    if unit:
+                        cmd += ["--unit", unit]
                     for s in labelled_sels:
                         cmd += ["--labelled", s]
-                    if strategy in ("multi-peak-entropy", "core-set", "aleatoric", "learning-loss"):
+                    if name in ("multi-peak-entropy", "core-set", "aleatoric", "learning-loss"):
                         cmd += ["--model", model, "--images", os.path.join(pool, "images")]
-                    if strategy == "learning-loss":
+                    if name == "learning-loss":
                         cmd += ["--train-coco", labels_json, "--train-images", pool]
                     select_seconds = run(cmd, log)
                     with open(sel + ".seconds", "w") as fh:
@@ -280,7 +295,7 @@ def main():
                 picked = read_selection(sel)
                 det = np.load(os.path.join(scored, "keypoints2d.npy"))
                 row["batch_pck"] = batch_pck(gt2d, det, picked, camera_index)
-                row["select_seconds_per_frame"] = select_seconds / args.pool_frames
+                row["select_seconds_per_frame"] = select_seconds / pool_frames
                 rows.append(row)
                 labelled_sels.append(sel)
                 for f, views in picked:
@@ -309,7 +324,8 @@ def main():
         for r in rows:
             w.writerow({k: r.get(k, "") for k in keys})
     lines = ["# Active-learning simulation", "",
-             f"pool {args.pool_frames} frames x 4 cameras, test: the last {args.test_frames} frames (held out), "
+             f"pool {pool_frames} frames x 4 cameras ({args.subjects} subjects in turn), test: a held-out subject "
+             f"(its {per_subject} frames, 2D on every {args.test_stride}), "
              f"initial {args.initial} frames, +{args.per_cycle} frames per cycle, {args.cycles} cycles, seeds {args.seeds}", "",
              "| strategy | cycle | images | 2D PCK@0.05 (mean +- std) | MPJPE mm | batch PCK (first cycle) |",
              "|---|---|---|---|---|---|"]
@@ -335,7 +351,10 @@ def main():
                          f"{m.mean():.1f} +- {m.std():.1f} | {np.mean(b):.3f} |" if b else
                          f"| {strategy} | {cycle} | {rs[0]['labelled_images']} | {p.mean():.4f} +- {p.std():.4f} | "
                          f"{m.mean():.1f} +- {m.std():.1f} | |")
-        series[strategy] = (xs, means, stds, colours.get(strategy, (0, 0, 0)))
+        colour = colours.get(strategy.split(":")[0], (0, 0, 0))
+        if ":" in strategy:  # the views-budget variant: a darker shade
+            colour = tuple(c // 2 for c in colour)
+        series[strategy] = (xs, means, stds, colour)
     # Label savings: labels the strategy needs to reach random's final mean PCK (linear interpolation).
     if "random" in strategies:
         final = stats.get(("random", args.cycles))
@@ -353,15 +372,15 @@ def main():
                         break
                 lines.append(f"- {strategy}: reaches it with " +
                              (f"{need:.0f} images ({100 * (1 - need / final[2]):.0f} % fewer)" if need else "— (not reached)"))
-            for other in ("multi-peak-entropy", "anipose-bad"):
-                if "multiview" in strategies and other in strategies:
+            for mv in [st for st in strategies if st.startswith("multiview")]:
+                for other in [st for st in strategies if st.split(":")[0] in ("multi-peak-entropy", "anipose-bad")]:
                     better = []
                     for c in range(1, args.cycles + 1):
-                        a, b = stats.get(("multiview", c)), stats.get((other, c))
+                        a, b = stats.get((mv, c)), stats.get((other, c))
                         if a and b:
                             sd = max(a[1], b[1])
                             better.append(f"cycle {c}: {a[0] - b[0]:+.4f} ({(a[0] - b[0]) / sd if sd > 0 else float('inf'):+.1f} std)")
-                    lines.append(f"- multiview vs {other}: " + "; ".join(better))
+                    lines.append(f"- {mv} vs {other}: " + "; ".join(better))
     # Failure finding: PCK of the first selected batch, relative to random's first batch.
     first = {st: [r["batch_pck"] for r in rows if r["strategy"] == st and r["cycle"] == 0 and "batch_pck" in r]
              for st in strategies}

@@ -123,6 +123,7 @@ struct SynthCliOptions {
   std::optional<std::string> chessboard_board, charuco_board;
   std::optional<double> radius, height, fps, bvh_unit, blur, noise;
   bool no_distortion = false;
+  bool subjects_in_turn = false;
   bool force = false;
   bool quiet = false;  // no progress bar
 };
@@ -242,6 +243,7 @@ struct ModelCliOptions {
   std::string images;  // image root ("": the capture root, as `rigpose train`)
   double alpha = 0.05;
   int max_instances = 0;
+  bool flip_test = false;  // heatmaps averaged with the mirrored crop's
   int threads = 0;
   std::string device = "cpu";
   std::string json_out;  // optional: {"pck", "mean_error_px", "joints", "per_joint_pck"}

@@ -79,15 +79,17 @@ void RunModel(const ModelCliOptions& o, std::ostream& out) {
     const ModelInfo info = ReadModelInfo(o.input);
     const TrainingInputSpec spec = InputSpecOf(info);
     const KeypointTrainingSet set(o.coco, o.images, spec);
-    const PckResult r = EvaluatePck(o.input, set, o.alpha, o.device, o.max_instances, o.threads);
-    out << o.input << ": PCK@" << o.alpha << " " << r.pck << " over " << r.joints
-        << " labelled joints of " << o.coco << ", mean error " << r.mean_error_px << " px\n";
+    const PckResult r =
+        EvaluatePck(o.input, set, o.alpha, o.device, o.max_instances, o.threads, o.flip_test);
+    out << o.input << ": PCK@" << o.alpha << (o.flip_test ? " (flip test) " : " ") << r.pck
+        << " over " << r.joints << " labelled joints of " << o.coco << ", mean error "
+        << r.mean_error_px << " px\n";
     if (!o.json_out.empty()) {
       std::ostringstream json;
       json.precision(10);
       json << "{\"pck\": " << r.pck << ", \"mean_error_px\": " << r.mean_error_px
            << ", \"joints\": " << r.joints << ", \"alpha\": " << o.alpha
-           << ", \"per_joint_pck\": [";
+           << ", \"flip_test\": " << (o.flip_test ? "true" : "false") << ", \"per_joint_pck\": [";
       for (size_t j = 0; j < r.per_joint_pck.size(); ++j) {
         json << (j ? ", " : "");
         if (std::isfinite(r.per_joint_pck[j])) {
@@ -167,6 +169,9 @@ void RegisterModel(CLI::App& app, Action& action) {
   ev->add_option("--images", eval->images, "Image root (default: the capture root)");
   ev->add_option("--alpha", eval->alpha, "PCK threshold: fraction of the box's larger side");
   ev->add_option("--max", eval->max_instances, "First N instances only (0: all)");
+  ev->add_flag("--flip-test",
+               eval->flip_test,
+               "Average each crop's heatmaps with its mirror image's (left/right swapped)");
   ev->add_option("--threads", eval->threads, "CPU threads (0: all cores)");
   ev->add_option("--device", eval->device, "cpu | cuda | cuda:N");
   ev->add_option("--json", eval->json_out, "Also write the result as JSON");

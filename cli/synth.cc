@@ -34,6 +34,7 @@ void RunSynth(const SynthCliOptions& cli, std::ostream& out, std::ostream& err) 
   if (cli.frames) o.num_frames = *cli.frames;
   if (cli.fps) o.frame_rate_hz = *cli.fps;
   if (cli.subjects) o.num_subjects = *cli.subjects;
+  if (cli.subjects_in_turn) o.subjects_in_turn = true;
   if (cli.motion) {
     std::string unknown;
     const auto motions = synth::ParseMotionList(*cli.motion, &unknown);
@@ -131,6 +132,9 @@ void RegisterSynth(CLI::App& app, Action& action) {
       "--fps", [o](double v) { o->fps = v; }, "Frame rate (Hz)");
   cmd->add_option_function<int>(
       "--subjects", [o](int v) { o->subjects = v; }, "People in the volume (1-6)");
+  cmd->add_flag("--subjects-in-turn",
+                o->subjects_in_turn,
+                "One subject at a time: subject s alone in frames [sF/n, (s+1)F/n)");
   cmd->add_option_function<std::string>(
       "--motion",
       [o](const std::string& v) { o->motion = v; },

@@ -101,6 +101,7 @@ TrainCliSummary RunTrain(const TrainCliOptions& options, std::ostream& out) {
   train.max_steps = options.max_steps;
   train.val_max_instances = options.val_max_instances;
   train.val_alpha = options.val_alpha;
+  train.val_flip_test = options.val_flip_test;
   train.augment.full_image_probability = options.full_image_probability;
   if (options.no_augment) {
     const double padding = train.augment.box_padding;
@@ -271,6 +272,9 @@ void RegisterTrain(CLI::App& app, Action& action) {
       ->delimiter(',');
   cmd->add_option("--val-max", o->val_max_instances, "Validate on the first N instances (0: all)");
   cmd->add_option("--val-alpha", o->val_alpha, "PCK threshold: fraction of the box's larger side");
+  cmd->add_flag("--val-flip-test",
+                o->val_flip_test,
+                "Validate with the flip test (heatmaps averaged with the mirrored crop's)");
   cmd->add_flag("--quiet", o->quiet, "No per-epoch lines");
   cmd->callback([&action, o]() { action = [o] { RunTrain(*o, std::cout); }; });
 }

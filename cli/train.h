@@ -53,6 +53,7 @@ struct TrainCliOptions {
   std::vector<std::string> exclude_cameras;  // never trained on
   int val_max_instances = 0;                 // > 0: validate on the first N instances
   double val_alpha = 0.05;                   // PCK threshold (fraction of the box's larger side)
+  bool val_flip_test = false;                // validate with the flip test
   bool quiet = false;                        // no per-epoch lines
 };
 

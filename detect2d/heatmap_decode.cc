@@ -268,4 +268,35 @@ void DecodeHeatmaps(const float* heatmaps,
   }
 }
 
+std::vector<float> UnflipHeatmaps(const float* heatmaps,
+                                  int batch,
+                                  int num_joints,
+                                  int height,
+                                  int width,
+                                  const std::vector<int>& flip_permutation) {
+  std::vector<int> seen(num_joints, 0);
+  bool valid = static_cast<int>(flip_permutation.size()) == num_joints;
+  for (size_t j = 0; valid && j < flip_permutation.size(); ++j) {
+    const int p = flip_permutation[j];
+    valid = p >= 0 && p < num_joints && seen[p]++ == 0;
+  }
+  if (!valid) {
+    throw UsageError("UnflipHeatmaps: the flip permutation is not a permutation of J = " +
+                     std::to_string(num_joints) + " joints");
+  }
+  const size_t plane = static_cast<size_t>(height) * width;
+  std::vector<float> out(static_cast<size_t>(batch) * num_joints * plane);
+  for (int b = 0; b < batch; ++b) {
+    for (int j = 0; j < num_joints; ++j) {
+      const float* in =
+          heatmaps + (static_cast<size_t>(b) * num_joints + flip_permutation[j]) * plane;
+      float* o = out.data() + (static_cast<size_t>(b) * num_joints + j) * plane;
+      for (int y = 0; y < height; ++y) {
+        for (int x = 0; x < width; ++x) o[y * width + x] = in[y * width + (width - 1 - x)];
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace rigpose

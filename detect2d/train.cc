@@ -275,7 +275,8 @@ PckResult Evaluate(LoadedModel& model,
                    double alpha,
                    const torch::Device& device,
                    int max_instances,
-                   int loader_threads) {
+                   int loader_threads,
+                   bool flip_test) {
   const ModelInfo& info = model.info;
   const int J = info.num_joints;
   const int n = max_instances > 0 ? std::min(max_instances, set.size()) : set.size();
@@ -307,7 +308,15 @@ PckResult Evaluate(LoadedModel& model,
     const torch::Tensor images =
         torch::from_blob(batch.images.data(), {batch.size, 3, H, W}, torch::kFloat32).to(device);
     const NetOutput out = detect2d_internal::RunModel(model, images);
-    const torch::Tensor heatmaps = out.heatmaps.to(torch::kCPU, torch::kFloat32).contiguous();
+    torch::Tensor heatmaps = out.heatmaps.to(torch::kCPU, torch::kFloat32).contiguous();
+    if (flip_test) {
+      const NetOutput mirrored = detect2d_internal::RunModel(model, images.flip({3}));
+      const torch::Tensor m = mirrored.heatmaps.to(torch::kCPU, torch::kFloat32).contiguous();
+      const std::vector<float> back =
+          UnflipHeatmaps(m.data_ptr<float>(), batch.size, J, hh, hw, set.flip_permutation());
+      float* h = heatmaps.data_ptr<float>();
+      for (size_t i = 0; i < back.size(); ++i) h[i] = 0.5f * (h[i] + back[i]);
+    }
     for (int k = 0; k < batch.size; ++k) {
       const TrainingInstance& inst = set.instance(batch.indices[k]);
       DecodeHeatmaps(heatmaps[k].data_ptr<float>(), J, hh, hw, decode, peaks.data());
@@ -558,6 +567,16 @@ TrainSummary TrainDetector(const std::string& model_path,
   double train_seconds = 0;
   int64_t samples = 0;
   bool stop = false;
+  const auto validate = [&] {
+    LoadedModel view{info, model.net, std::nullopt, {}};
+    return Evaluate(view,
+                    *val,
+                    options.val_alpha,
+                    device,
+                    options.val_max_instances,
+                    options.loader_threads,
+                    options.val_flip_test);
+  };
   for (int epoch = epochs_done; epoch < options.epochs && !stop; ++epoch) {
     if (options.max_steps > 0 && summary.steps >= options.max_steps) break;
     const auto epoch_start = Clock::now();
@@ -650,9 +669,7 @@ TrainSummary TrainDetector(const std::string& model_path,
           options.checkpoint_path, checkpoint_info, net, optimizer, epochs_done, options.seed);
     }
     if (val && stats.steps > 0) {
-      LoadedModel view{info, model.net, std::nullopt, {}};
-      const PckResult pck = Evaluate(
-          view, *val, options.val_alpha, device, options.val_max_instances, options.loader_threads);
+      const PckResult pck = validate();
       stats.val_pck = pck.pck;
       stats.val_mean_error_px = pck.mean_error_px;
       summary.final_val_pck = pck.pck;
@@ -681,9 +698,7 @@ TrainSummary TrainDetector(const std::string& model_path,
   }
   // A resumed run with nothing left to train still reports the validation of its weights.
   if (val && summary.epochs.empty()) {
-    LoadedModel view{info, model.net, std::nullopt, {}};
-    const PckResult pck = Evaluate(
-        view, *val, options.val_alpha, device, options.val_max_instances, options.loader_threads);
+    const PckResult pck = validate();
     summary.final_val_pck = pck.pck;
     summary.final_val_mean_error_px = pck.mean_error_px;
   }
@@ -701,7 +716,8 @@ PckResult EvaluatePck(const std::string& model_path,
                       double alpha,
                       const std::string& device_name,
                       int max_instances,
-                      int num_threads) {
+                      int num_threads,
+                      bool flip_test) {
   if (!(alpha > 0 && std::isfinite(alpha))) {
     throw UsageError("EvaluatePck: alpha must be > 0, got " + std::to_string(alpha));
   }
@@ -710,7 +726,7 @@ PckResult EvaluatePck(const std::string& model_path,
   SetThreads(device, num_threads);
   LoadedModel model = detect2d_internal::LoadModel(model_path, device);
   CheckSetFitsModel(model.info, model_path, set, "evaluation set");
-  return Evaluate(model, set, alpha, device, max_instances, 2);
+  return Evaluate(model, set, alpha, device, max_instances, 2, flip_test);
 }
 
 }  // namespace rigpose

@@ -48,6 +48,7 @@ struct TrainOptions {
   int max_steps = 0;              // > 0: stop after this many optimiser steps (tests)
   int val_max_instances = 0;      // > 0: evaluate on the first N validation instances only
   double val_alpha = 0.05;        // PCK threshold, fraction of the box's larger side
+  bool val_flip_test = false;     // evaluate with the flip test (see EvaluatePck)
 
   // One sentence per problem, naming the field; empty when usable.
   std::vector<std::string> Check() const;
@@ -98,8 +99,10 @@ TrainSummary TrainDetector(const std::string& model_path,
 // heatmaps decoded with DARK (sigma of the model), mapped back to image pixels through the inverse
 // crop affine; a labelled joint (v > 0) is correct when within alpha * max(bbox w, h) image px of
 // the ground truth. Also the mean error (image px) and the PCK per joint (NaN for a joint that is
-// never labelled). max_instances > 0: the first N instances only. Any model kind the detector
-// loads. Errors as TrainDetector (InputError when the set does not fit the model).
+// never labelled). max_instances > 0: the first N instances only. flip_test: the heatmaps are the
+// mean of the crop's and of its mirror image's (mirrored back, left/right joints swapped by the
+// set's joint names), as SimpleBaseline and HRNet report. Any model kind the detector loads.
+// Errors as TrainDetector (InputError when the set does not fit the model).
 struct PckResult {
   double pck = 0;
   double mean_error_px = 0;
@@ -111,6 +114,7 @@ PckResult EvaluatePck(const std::string& model_path,
                       double alpha = 0.05,
                       const std::string& device = "cpu",
                       int max_instances = 0,
-                      int num_threads = 0);
+                      int num_threads = 0,
+                      bool flip_test = false);
 
 }  // namespace rigpose

@@ -188,6 +188,10 @@ std::vector<std::string> SynthOptions::Problems() const {
   if (num_subjects < 1 || num_subjects > 6) {
     p.push_back("subjects " + std::to_string(num_subjects) + " must be between 1 and 6");
   }
+  if (subjects_in_turn && num_frames < num_subjects) {
+    p.push_back("subjects in turn: " + std::to_string(num_frames) + " frames for " +
+                std::to_string(num_subjects) + " subjects");
+  }
   if (motions.empty() && bvh_path.empty()) p.push_back("motion: give at least one clip");
   if (!(clip_duration_s >= 1.0)) p.push_back("clip duration must be >= 1 s");
   if (!FindSkeleton(skeleton)) {
@@ -277,6 +281,7 @@ std::string SynthOptionsToYaml(const SynthOptions& o) {
   y << "frames: " << o.num_frames << "\n";
   y << "fps: " << Fmt(o.frame_rate_hz) << "\n";
   y << "subjects: " << o.num_subjects << "\n";
+  y << "subjects_in_turn: " << (o.subjects_in_turn ? "true" : "false") << "\n";
   y << "motion: " << JoinMotions(o.motions) << "\n";
   y << "clip_duration: " << Fmt(o.clip_duration_s) << "\n";
   y << "bvh: \"" << o.bvh_path << "\"\n";
@@ -345,6 +350,8 @@ SynthOptions ReadSynthConfig(const std::string& path, const SynthOptions& base) 
       o.frame_rate_hz = as_double();
     } else if (key == "subjects") {
       o.num_subjects = as_int();
+    } else if (key == "subjects_in_turn") {
+      o.subjects_in_turn = as_bool();
     } else if (key == "motion") {
       std::string unknown;
       const auto motions = ParseMotionList(as_string(), &unknown);
@@ -417,8 +424,14 @@ Scene BuildScene(const SynthOptions& options) {
     Subject subject;
     subject.shape = BodyShape::FromHeight(rng.Uniform(1.55, 1.95));
     subject.appearance = RandomAppearance(rng);
-    // Subjects share the volume: each walks its own circle around its own anchor.
-    const double spread = n == 1 ? 0.0 : std::min(0.45 * options.rig.volume_radius_m * 2.0, 1.1);
+    // Subjects share the volume: each walks its own circle around its own anchor (in turn: each
+    // alone, in the middle).
+    const bool alone = n == 1 || options.subjects_in_turn;
+    if (options.subjects_in_turn) {
+      subject.first_frame = static_cast<int>(int64_t(s) * options.num_frames / n);
+      subject.end_frame = static_cast<int>(int64_t(s + 1) * options.num_frames / n);
+    }
+    const double spread = alone ? 0.0 : std::min(0.45 * options.rig.volume_radius_m * 2.0, 1.1);
     const double anchor_angle = 2.0 * M_PI * s / n + rng.Uniform(-0.2, 0.2);
     const Eigen::Vector2d anchor =
         spread * Eigen::Vector2d(std::cos(anchor_angle), std::sin(anchor_angle));
@@ -439,8 +452,8 @@ Scene BuildScene(const SynthOptions& options) {
       motion.clips = clips;
       motion.clip_duration_s = options.clip_duration_s;
       motion.anchor_xy = anchor;
-      motion.walk_radius_m = n == 1 ? std::min(1.0, 0.7 * options.rig.volume_radius_m)
-                                    : std::min(0.5, 0.35 * options.rig.volume_radius_m);
+      motion.walk_radius_m = alone ? std::min(1.0, 0.7 * options.rig.volume_radius_m)
+                                   : std::min(0.5, 0.35 * options.rig.volume_radius_m);
       motion.walk_clockwise = rng.Uniform() < 0.5;
       motion.start_angle_rad = rng.Uniform(0.0, 2.0 * M_PI);
       motion.phase_rad = rng.Uniform(0.0, 2.0 * M_PI);
@@ -457,6 +470,7 @@ std::vector<Capsule> SceneCapsules(const Scene& scene, int frame) {
   std::vector<Capsule> all;
   for (size_t s = 0; s < scene.subjects.size(); ++s) {
     const Subject& subject = scene.subjects[s];
+    if (!subject.Present(frame)) continue;
     std::vector<Vector3d> joints(subject.body.num_joints());
     for (int j = 0; j < subject.body.num_joints(); ++j) joints[j] = subject.body.Position(frame, j);
     const auto caps = BodyCapsules(subject.shape, subject.appearance, joints, static_cast<int>(s));
@@ -484,6 +498,7 @@ std::vector<SubjectTruth> ComputeGroundTruth(const Scene& scene, const std::stri
   for (int f = 0; f < F; ++f) {
     const std::vector<Capsule> capsules = SceneCapsules(scene, f);
     for (size_t s = 0; s < scene.subjects.size(); ++s) {
+      if (!scene.subjects[s].Present(f)) continue;  // invalid 3D, visibility 0 in every view
       const Poses3D& body = scene.subjects[s].body;
       SubjectTruth& t = truth[s];
       for (int j = 0; j < J; ++j) {
@@ -731,6 +746,7 @@ SynthSummary WriteSynthCapture(const SynthOptions& options,
     WriteKeypointsNpy(dir + "/keypoints2d.npy", truth[s].keypoints);
     WriteF8(dir + "/keypoints2d_f64.npy", {F, C, J, 3}, truth[s].keypoints2d);
     for (size_t i = 2; i < truth[s].keypoints2d.size(); i += 3) {
+      if (!scene.subjects[s].Present(static_cast<int>(i / (size_t(C) * J * 3)))) continue;
       const int v = static_cast<int>(truth[s].keypoints2d[i]);
       summary.joints_visible += v == 2;
       summary.joints_occluded += v == 1;

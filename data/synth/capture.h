@@ -39,6 +39,9 @@ struct SynthOptions {
   int num_frames = 120;
   double frame_rate_hz = 30.0;
   int num_subjects = 1;
+  // true: one subject at a time, subject s alone in frames [s F / n, (s + 1) F / n) (a session of
+  // several people taking turns in the volume); false: every subject in every frame.
+  bool subjects_in_turn = false;
   std::vector<MotionKind> motions = AllMotionKinds();  // procedural clips, cycled per subject
   double clip_duration_s = 4.0;
   std::string bvh_path;  // non-empty: subject 0 performs this BVH clip instead
@@ -80,7 +83,10 @@ SynthOptions ReadSynthConfig(const std::string& path, const SynthOptions& base);
 struct Subject {
   BodyShape shape;
   Appearance appearance;
-  Poses3D body;  // HALPE-26 joints
+  Poses3D body;         // HALPE-26 joints
+  int first_frame = 0;  // in the volume for frames [first_frame, end_frame)
+  int end_frame = 1 << 30;
+  bool Present(int frame) const { return frame >= first_frame && frame < end_frame; }
 };
 struct Scene {
   Rig rig;

@@ -226,6 +226,15 @@ TEST(SelectCli, SingleViewStrategiesRunTheDetector) {
   const double pck = std::stod(written.substr(written.find(':') + 1));
   EXPECT_GT(pck, 0.5) << written;
   EXPECT_LE(pck, 1.0);
+  // With the flip test: the flag is in the JSON, and the shipped model (trained with flips) is as
+  // good within a few points.
+  r = Rigpose("model eval --model " + model + " --coco " + capture +
+              "/annotations/person_keypoints.json --threads 1 --flip-test --json " + json);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(Contains(r.output, "(flip test)")) << r.output;
+  const std::string flipped = test::ReadText(json);
+  EXPECT_TRUE(Contains(flipped, "\"flip_test\": true")) << flipped;
+  EXPECT_GT(std::stod(flipped.substr(flipped.find(':') + 1)), pck - 0.05) << flipped;
   r = Rigpose("model eval --model " + model + " --coco " + dir + "/missing.json");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(Contains(r.output, "missing.json")) << r.output;

@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/error.h"
+
 namespace rigpose {
 namespace {
 
@@ -300,6 +302,29 @@ TEST(DecodeHeatmap, BadArgs) {
   EXPECT_THROW(DecodeHeatmaps(map.data(), 1, 8, 0, options, out), std::invalid_argument);
   EXPECT_THROW(DecodeHeatmaps(map.data(), 1, 8, 6, options, nullptr), std::invalid_argument);
   EXPECT_THROW(DecodeHeatmaps(map.data(), 1, 8, 6, bad, out), std::invalid_argument);
+}
+
+TEST(UnflipHeatmaps, MirrorsColumnsAndSwapsJoints) {
+  // 2 images x 3 joints of 4 x 5: joint 0 centre, 1 <-> 2 a left/right pair. A peak of joint 1 at
+  // column 1 in the mirrored image is joint 2 at column 3 in the original.
+  const int B = 2, J = 3, h = 4, w = 5;
+  std::vector<float> maps(static_cast<size_t>(B) * J * h * w, 0.f);
+  const auto at = [&](int b, int j, int y, int x) -> size_t {
+    return ((b * J + j) * h + y) * w + x;
+  };
+  maps[at(1, 1, 2, 1)] = 1.f;
+  maps[at(0, 0, 0, 4)] = 2.f;
+  const std::vector<int> perm = {0, 2, 1};
+  const std::vector<float> back = UnflipHeatmaps(maps.data(), B, J, h, w, perm);
+  ASSERT_EQ(back.size(), maps.size());
+  EXPECT_FLOAT_EQ(back[at(1, 2, 2, 3)], 1.f);
+  EXPECT_FLOAT_EQ(back[at(0, 0, 0, 0)], 2.f);
+  float sum = 0.f;
+  for (float v : back) sum += v;
+  EXPECT_FLOAT_EQ(sum, 3.f);
+  EXPECT_EQ(UnflipHeatmaps(back.data(), B, J, h, w, perm), maps);  // an involution
+  EXPECT_THROW(UnflipHeatmaps(maps.data(), B, J, h, w, {0, 1}), UsageError);
+  EXPECT_THROW(UnflipHeatmaps(maps.data(), B, J, h, w, {0, 1, 1}), UsageError);
 }
 
 }  // namespace

@@ -211,6 +211,17 @@ TEST(TrainDetector, LossFallsAndMcDropoutVarianceGrowsOffDistribution) {
   EXPECT_GT(pck.joints, 0);
   EXPECT_EQ(pck.per_joint_pck.size(), 17u);
   EXPECT_GT(pck.mean_error_px, 0.0);
+  // The flip test (mirrored crop, heatmaps mirrored back, left/right swapped): as good within a
+  // few points on this flip-augmented model; a missing swap or mirror would put lateral joints'
+  // double peaks between the two sides.
+  const PckResult flipped = EvaluatePck(run.model, set, 0.05, "cpu", 0, 0, true);
+  std::printf("[ train    ] PCK %.3f, with the flip test %.3f (mean error %.2f / %.2f px)\n",
+              pck.pck,
+              flipped.pck,
+              pck.mean_error_px,
+              flipped.mean_error_px);
+  EXPECT_GT(flipped.pck, pck.pck - 0.05);
+  EXPECT_LT(flipped.mean_error_px, pck.mean_error_px * 1.2);
   CheckMcDropoutVarianceGrowsOffDistribution();
 }
 

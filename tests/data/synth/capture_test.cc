@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -290,11 +291,52 @@ TEST(WriteSynthCapture, CocoJsonMatchesTheGroundTruth) {
   EXPECT_GT(checked, 20);
 }
 
+TEST(WriteSynthCapture, SubjectsInTurnAppearOneAtATime) {
+  SynthOptions o = Small();
+  o.num_subjects = 3;
+  o.subjects_in_turn = true;
+  const std::string out = test::ScratchDir("in_turn") + "/out";
+  WriteSynthCapture(o, out);
+  // Subject s is alone in frames [4s, 4s + 4): valid 3D there and only there, and every image
+  // annotates exactly the subject present.
+  for (int s = 0; s < 3; ++s) {
+    char name[64];
+    std::snprintf(name, sizeof(name), "/gt/subject_%02d/keypoints2d_f64.npy", s);
+    std::vector<int64_t> shape;
+    const std::vector<double> k2d = ReadF8(out + name, &shape);
+    ASSERT_EQ(shape, (std::vector<int64_t>{12, 3, 17, 3}));
+    for (int f = 0; f < 12; ++f) {
+      int labelled = 0;
+      for (int i = 0; i < 3 * 17; ++i) labelled += k2d[(f * 3 * 17 + i) * 3 + 2] > 0;
+      if (f / 4 == s) {
+        EXPECT_GT(labelled, 17) << "subject " << s << " frame " << f;
+      } else {
+        EXPECT_EQ(labelled, 0) << "subject " << s << " frame " << f;
+      }
+    }
+  }
+  const auto coco =
+      nlohmann::json::parse(test::ReadText(out + "/annotations/person_keypoints.json"));
+  std::map<int64_t, int> per_image;
+  for (const auto& ann : coco["annotations"]) {
+    const int64_t image_id = ann["image_id"];
+    const int f = static_cast<int>((image_id - 1) / 3);
+    EXPECT_EQ(ann["subject"].get<int>(), f / 4) << "frame " << f;
+    ++per_image[image_id];
+  }
+  EXPECT_EQ(per_image.size(), 36u);
+  for (const auto& [image, count] : per_image) EXPECT_EQ(count, 1) << "image " << image;
+  // Not enough frames for the turns: refused.
+  o.num_frames = 2;
+  EXPECT_NE(o.Problems().size(), 0u);
+}
+
 TEST(SynthOptions, YamlRoundTrip) {
   SynthOptions o = *SynthPreset("bench");
   o.seed = 12345678901ull;
   o.rig.layout = RigLayout::kDome;
   o.motions = {MotionKind::kJump, MotionKind::kTurn};
+  o.subjects_in_turn = true;
   const std::string dir = test::ScratchDir("yaml");
   test::WriteText(dir + "/synth.yaml", SynthOptionsToYaml(o));
   WriteBoard(o.chessboard_board, dir + "/chessboard.yaml");
