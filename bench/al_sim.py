@@ -204,10 +204,13 @@ def main():
                                                      for c in cameras}))
         # Subjects take turns: the ground truth of a frame is its subject's.
         gt_dirs = sorted(os.listdir(os.path.join(pool, "gt")))
-        gt2d = np.zeros((pool_frames, len(cameras), 17, 3), np.float32)
+        gt2d = None
         for s_index, name in enumerate(gt_dirs[: args.subjects]):
             frames = slice(s_index * per_subject, (s_index + 1) * per_subject)
-            gt2d[frames] = np.load(os.path.join(pool, "gt", name, "keypoints2d.npy"))[frames]
+            subject_2d = np.load(os.path.join(pool, "gt", name, "keypoints2d.npy"))
+            if gt2d is None:
+                gt2d = np.zeros((pool_frames,) + subject_2d.shape[1:], np.float32)
+            gt2d[frames] = subject_2d[frames]
         test_ref = os.path.join(sd, "test_reference.npy")
         np.save(test_ref, np.load(os.path.join(pool, "gt", gt_dirs[args.subjects], "poses3d.npy"))[pool_frames:total])
         rng = random.Random(seed)
@@ -266,7 +269,7 @@ def main():
                 # Score the pool with the current model and select.
                 sd_strat = os.path.join(sd, f"{tag}_cycle{cycle + 1}")
                 os.makedirs(sd_strat, exist_ok=True)
-                scored = os.path.join(cycle_dir, "pool_scored") if cycle == 0 else os.path.join(cycle_dir, "pool_scored")
+                scored = os.path.join(cycle_dir, "pool_scored")
                 if not os.path.exists(os.path.join(scored, "report.json")):
                     run([rp, "reconstruct", "--rig", os.path.join(pool, "rig.yaml"), "--images",
                          os.path.join(pool, "images"), "--max-frames", str(pool_frames), "--model", model,
