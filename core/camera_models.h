@@ -111,15 +111,15 @@ struct OpenCVModel {
       const T j10 = T(2) * u * v * dradial + T(2) * p1 * u + T(2) * p2 * v;
       const T j11 = radial + T(2) * v * v * dradial + T(6) * p1 * v + T(2) * p2 * u;
       const T det = j00 * j11 - j01 * j10;
-      const double residual =
-          std::sqrt(ScalarPart(fu) * ScalarPart(fu) + ScalarPart(fv) * ScalarPart(fv));
+      // Squared, so that the loop takes no square root (status.residual is set once, below).
+      const double residual2 = ScalarPart(fu) * ScalarPart(fu) + ScalarPart(fv) * ScalarPart(fv);
       status.iterations = it;
-      status.residual = residual;
-      if (!(ScalarPart(det) > 0.0) || !std::isfinite(residual)) {
+      status.residual = residual2;
+      if (!(ScalarPart(det) > 0.0) || !std::isfinite(residual2)) {
         status.converged = false;
         break;
       }
-      if (residual < camera_internal::kUndistortTolerance) {
+      if (residual2 < camera_internal::kUndistortTolerance * camera_internal::kUndistortTolerance) {
         status.converged = true;
         // One last step so that derivatives (Jets) are those of the converged solution.
       }
@@ -129,6 +129,7 @@ struct OpenCVModel {
       v = v - dv;
       if (status.converged) break;
     }
+    status.residual = std::sqrt(status.residual);
     *u_out = u;
     *v_out = v;
     return status;

@@ -133,6 +133,41 @@ std::array<double, 12> PackCamFromWorld(const Rigid3d& cam_from_world) {
   return packed;
 }
 
+namespace {
+
+// Undistorts one (frame, camera) row of `num_joints` keypoints (x, y, score) into out (x, y of
+// the normalised ray, score); views that are not present stay (0, 0, 0). Returns the number of
+// present views whose undistortion failed (also left at 0).
+template <typename Model>
+int64_t UndistortRowAs(const double* params, const float* in, int num_joints, double* out) {
+  int64_t failures = 0;
+  for (int j = 0; j < num_joints; ++j) {
+    const float* kp = in + 3 * j;
+    if (!(kp[2] > 0.f && std::isfinite(kp[2]) && std::isfinite(kp[0]) && std::isfinite(kp[1]))) {
+      continue;
+    }
+    const double img_point[2] = {kp[0], kp[1]};
+    double normalised[2];
+    const UndistortStatus status = ModelCamFromImg<Model>(params, img_point, normalised);
+    if (!status.converged || !std::isfinite(normalised[0]) || !std::isfinite(normalised[1])) {
+      ++failures;
+      continue;
+    }
+    out[3 * j] = normalised[0];
+    out[3 * j + 1] = normalised[1];
+    out[3 * j + 2] = kp[2];
+  }
+  return failures;
+}
+
+int64_t UndistortRow(
+    CameraModelId model_id, const double* params, const float* in, int num_joints, double* out) {
+  RIGPOSE_CAMERA_MODEL_SWITCH(model_id, return UndistortRowAs<Model>(params, in, num_joints, out))
+  return 0;
+}
+
+}  // namespace
+
 NormalisedObservations PrepareNormalisedObservations(const std::vector<Camera>& cameras,
                                                      const Keypoints2D& keypoints,
                                                      int num_threads) {
@@ -155,27 +190,22 @@ NormalisedObservations PrepareNormalisedObservations(const std::vector<Camera>& 
     std::copy(pose.begin(), pose.end(), out.cams_from_world.begin() + 12 * c);
   }
   std::vector<int64_t> failures(internal::ResolveNumThreads(num_threads), 0);
+  // Raw access in the hot loop (the checked accessors cost as much as the undistortion of a
+  // pinhole view), one model dispatch per (frame, camera) row of joints.
+  const float* in = keypoints.data();
+  const int num_joints = out.num_joints;
   internal::ParallelFor(
       out.num_frames,
       num_threads,
       [&](int thread, int64_t begin, int64_t end) {
         for (int64_t f = begin; f < end; ++f) {
           for (int c = 0; c < out.num_cameras; ++c) {
-            for (int j = 0; j < out.num_joints; ++j) {
-              const int frame = static_cast<int>(f);
-              if (!keypoints.IsPresent(frame, c, j)) continue;
-              UndistortStatus status;
-              const Eigen::Vector2d cam_point = cameras[c].CamFromImg(
-                  Eigen::Vector2d(keypoints.x(frame, c, j), keypoints.y(frame, c, j)), &status);
-              if (!status.converged || !cam_point.allFinite()) {
-                ++failures[thread];
-                continue;
-              }
-              double* value = out.values.data() + keypoints.Offset(frame, c, j);
-              value[0] = cam_point.x();
-              value[1] = cam_point.y();
-              value[2] = keypoints.score(frame, c, j);
-            }
+            const int64_t row = (f * out.num_cameras + c) * num_joints * 3;
+            failures[thread] += UndistortRow(cameras[c].model_id,
+                                             cameras[c].params.data(),
+                                             in + row,
+                                             num_joints,
+                                             out.values.data() + row);
           }
         }
       },

@@ -2,7 +2,8 @@
 // Linear (DLT) triangulation of 2D keypoints seen by a calibrated rig (Hartley & Zisserman,
 // "Multiple View Geometry", 2nd ed., §12.2): for each view the rows x·P3 − P1 and y·P3 − P2,
 // optionally weighted by the detector score, and the homogeneous point is the eigenvector of the
-// smallest eigenvalue of the 4×4 normal matrix Σ w² AᵀA (as COLMAP does).
+// smallest eigenvalue of the 4×4 normal matrix Σ w² AᵀA (as COLMAP does; found by inverse
+// iteration, kernels::DltNullVector).
 //
 // Conditioning: rows are built from UNDISTORTED NORMALISED coordinates and P = [R | t]
 // (cam_from_world), never from pixels and K·[R | t].
@@ -36,8 +37,9 @@ enum class TriangulationStatus : uint8_t {
   kTooFewViews = 1,
   // Ill-posed geometry: every pair of usable lines of sight is closer to parallel (or
   // anti-parallel: cameras facing each other across the point) than min_ray_angle_deg,
-  // the normal matrix has a 2D (numerically) null space, or the solution is at infinity
-  // (|X| > 1e7 |w| for the homogeneous (X, w)).
+  // the rays fix some direction of space at rounding level only (a pivot of the x, y, z block
+  // of the normal matrix <= 64 ε trace; this includes a 2D null space), or the solution is at
+  // infinity (|X| >= 1e7 |w| for the homogeneous (X, w)).
   kDegenerate = 2,
   // The solution has depth z <= 0 in at least one used view.
   kBehindCamera = 3,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Per-point DLT math shared by the CPU reference (float and double) and the CUDA kernel (float).
-// No Eigen, no allocation: fixed-size arrays and a hand-written 4×4 Jacobi eigen-solver, so the
+// No Eigen, no allocation: fixed-size arrays and a hand-written 4×4 null-vector solver, so the
 // arithmetic that the GPU runs is tested on every CI machine (tests/triangulate/dlt_test.cc).
 //
 // Layouts: a pose is [R | t] of cam_from_world, row-major 3×4 (12 numbers); an observation is
@@ -64,97 +64,82 @@ RIGPOSE_HD inline void MirrorUpperTriangle4(T* m) {
   }
 }
 
-// Eigen-decomposition of a symmetric 4×4 matrix `a` (row-major; only symmetric input is
-// meaningful) by cyclic Jacobi rotations (Golub & Van Loan, "Matrix Computations", §8.5).
-// eigenvalues[k] pairs with the unit eigenvector in column k of `eigenvectors` (row-major, so
-// component i is eigenvectors[4 * i + k]); no ordering. Jacobi is chosen over QR for its
-// simplicity and its high relative accuracy on the small eigenvalues that DLT needs. Returns the
-// number of sweeps used, or -1 when max_sweeps were not enough (the result is then still the
-// best available; 4×4 converges to machine precision in about 4-6 sweeps).
+// The null vector of the DLT normal matrix N = Σ w² (aᵀa + bᵀb) (symmetric positive
+// semi-definite 4×4, row-major): the eigenvector of its smallest eigenvalue, scaled to
+// homogeneous[3] = 1, by inverse iteration on N = L D Lᵀ (unit lower-triangular L, no pivoting,
+// unknowns in the order x, y, z, w). The first step, from e_w, is the inhomogeneous least-squares
+// point [−N_xyz⁻¹ n_w; 1] (N⁻¹ e_w = L⁻ᵀ e_w / d_w); each further step multiplies the error by
+// λ1 / λ2, the ratio of the two smallest eigenvalues (~1e-6 for pixel noise), so two or three
+// steps reach rounding level (two noisy views can have λ1 / λ2 ~ 0.1 and take ~15; the loop
+// stops when the point moves by less than 4 ε, at max_steps at the latest). About 150 flops and no square root, against ~2000 flops and 70
+// square roots for a Jacobi eigen-decomposition (measured 3-5× fewer cycles per joint, see
+// docs/BENCHMARKS.md), with the same backward stability: L D Lᵀ of a positive semi-definite
+// matrix needs no pivoting, and a tiny or rounding-negative last pivot d_w (the smallest
+// eigenvalue lives there) is raised to ε² trace, a perturbation of N at rounding level.
+// Returns the number of steps taken, or -1 when the point is not determined: a pivot of the
+// x, y, z block ≤ 64 ε trace(N) (the rays constrain some direction of space at rounding level
+// only: parallel or too few rays; this block's smallest eigenvalue bounds N's second smallest
+// from below, so it also catches a two-dimensional null space), or the iteration leaves the
+// finite numbers (a point at infinity, w → 0).
 template <typename T>
-RIGPOSE_HD inline int SymmetricEigen4x4(const T* a,
-                                        T* eigenvalues,
-                                        T* eigenvectors,
-                                        int max_sweeps = 16) {
-  T m[16];
-  T* v = eigenvectors;
-  for (int i = 0; i < 16; ++i) {
-    m[i] = a[i];
-    v[i] = (i % 5 == 0) ? T(1) : T(0);
-  }
+RIGPOSE_HD inline int DltNullVector(const T* n, T* homogeneous, int max_steps = 64) {
   const T eps = KernelEpsilon<T>();
-  int sweeps_used = -1;
-  for (int sweep = 0; sweep < max_sweeps; ++sweep) {
-    T off = 0;
-    T diag = 0;
-    for (int r = 0; r < 4; ++r) {
-      diag += m[5 * r] * m[5 * r];
-      for (int c = r + 1; c < 4; ++c) off += m[4 * r + c] * m[4 * r + c];
+  const T trace = n[0] + n[5] + n[10] + n[15];
+  if (!(trace > T(0))) return -1;
+  const T tiny = T(64) * eps * trace;
+  // N = L D Lᵀ.
+  const T d0 = n[0];
+  if (!(d0 > tiny)) return -1;
+  const T l10 = n[4] / d0;
+  const T l20 = n[8] / d0;
+  const T l30 = n[12] / d0;
+  const T d1 = n[5] - l10 * l10 * d0;
+  if (!(d1 > tiny)) return -1;
+  const T l21 = (n[9] - l20 * l10 * d0) / d1;
+  const T l31 = (n[13] - l30 * l10 * d0) / d1;
+  const T d2 = n[10] - l20 * l20 * d0 - l21 * l21 * d1;
+  if (!(d2 > tiny)) return -1;
+  const T l32 = (n[14] - l30 * l20 * d0 - l31 * l21 * d1) / d2;
+  T d3 = n[15] - l30 * l30 * d0 - l31 * l31 * d1 - l32 * l32 * d2;
+  if (!(d3 > eps * eps * trace)) d3 = eps * eps * trace;
+  // v = e_w after the first step's forward solve and scaling (L⁻¹ e_w = e_w); the scale of v is
+  // irrelevant, so start from z = e_w directly.
+  T z0 = 0;
+  T z1 = 0;
+  T z2 = 0;
+  T z3 = 1;
+  T v[4] = {0, 0, 0, 1};
+  int step = 0;
+  for (; step < max_steps; ++step) {
+    // x = L⁻ᵀ z, then scaled to x_w = 1.
+    const T x3 = z3;
+    const T x2 = z2 - l32 * x3;
+    const T x1 = z1 - l21 * x2 - l31 * x3;
+    const T x0 = z0 - l10 * x1 - l20 * x2 - l30 * x3;
+    const T inv_w = T(1) / x3;
+    const T next[3] = {x0 * inv_w, x1 * inv_w, x2 * inv_w};
+    if (!(std::isfinite(next[0]) && std::isfinite(next[1]) && std::isfinite(next[2]))) return -1;
+    T change = 0;
+    T size = 1;
+    for (int k = 0; k < 3; ++k) {
+      const T delta = KernelAbs(next[k] - v[k]);
+      change = delta > change ? delta : change;
+      size = KernelAbs(next[k]) > size ? KernelAbs(next[k]) : size;
+      v[k] = next[k];
     }
-    // Converged when the off-diagonal mass is at rounding level of the diagonal (or exactly 0,
-    // which also covers the zero matrix).
-    if (off <= eps * eps * diag * T(1e-2) || off == T(0)) {
-      sweeps_used = sweep;
-      break;
-    }
-    for (int p = 0; p < 3; ++p) {
-      for (int q = p + 1; q < 4; ++q) {
-        const T apq = m[4 * p + q];
-        if (apq == T(0)) continue;
-        // Rotation angle that zeroes m(p, q): t = tan(angle) is the smaller root of
-        // t² + 2θt − 1 = 0 with θ = (m_qq − m_pp) / (2 m_pq).
-        const T theta = (m[5 * q] - m[5 * p]) / (T(2) * apq);
-        const T abs_theta = KernelAbs(theta);
-        T t;
-        if (abs_theta > T(1) / eps) {
-          t = T(1) / (T(2) * theta);  // θ² would overflow; t ≈ 1/(2θ)
-        } else {
-          t = T(1) / (abs_theta + std::sqrt(theta * theta + T(1)));
-          if (theta < T(0)) t = -t;
-        }
-        const T c = T(1) / std::sqrt(t * t + T(1));
-        const T s = t * c;
-        // m <- Jᵀ m J with J = identity except J_pp = J_qq = c, J_pq = s, J_qp = −s.
-        for (int k = 0; k < 4; ++k) {
-          const T mkp = m[4 * k + p];
-          const T mkq = m[4 * k + q];
-          m[4 * k + p] = c * mkp - s * mkq;
-          m[4 * k + q] = s * mkp + c * mkq;
-        }
-        for (int k = 0; k < 4; ++k) {
-          const T mpk = m[4 * p + k];
-          const T mqk = m[4 * q + k];
-          m[4 * p + k] = c * mpk - s * mqk;
-          m[4 * q + k] = s * mpk + c * mqk;
-        }
-        m[4 * p + q] = T(0);
-        m[4 * q + p] = T(0);
-        for (int k = 0; k < 4; ++k) {
-          const T vkp = v[4 * k + p];
-          const T vkq = v[4 * k + q];
-          v[4 * k + p] = c * vkp - s * vkq;
-          v[4 * k + q] = s * vkp + c * vkq;
-        }
-      }
-    }
+    if (step > 0 && change <= T(4) * eps * size) break;
+    // z = D⁻¹ L⁻¹ v for the next step.
+    const T y0 = v[0];
+    const T y1 = v[1] - l10 * y0;
+    const T y2 = v[2] - l20 * y0 - l21 * y1;
+    const T y3 = T(1) - l30 * y0 - l31 * y1 - l32 * y2;
+    z0 = y0 / d0;
+    z1 = y1 / d1;
+    z2 = y2 / d2;
+    z3 = y3 / d3;
   }
-  for (int k = 0; k < 4; ++k) eigenvalues[k] = m[5 * k];
-  return sweeps_used;
-}
-
-// Indices of the smallest and second smallest of four values.
-template <typename T>
-RIGPOSE_HD inline void TwoSmallestIndices(const T* values, int* smallest, int* second) {
-  int i0 = 0;
-  for (int k = 1; k < 4; ++k) {
-    if (values[k] < values[i0]) i0 = k;
-  }
-  int i1 = i0 == 0 ? 1 : 0;
-  for (int k = 0; k < 4; ++k) {
-    if (k != i0 && values[k] < values[i1]) i1 = k;
-  }
-  *smallest = i0;
-  *second = i1;
+  for (int k = 0; k < 4; ++k) homogeneous[k] = v[k];
+  return step;
 }
 
 // Unit-free ray direction in the world frame: Rᵀ (x, y, 1).
@@ -227,31 +212,12 @@ RIGPOSE_HD inline TriangulationStatus TriangulateNormalisedPoint(const T* obs,
     return TriangulationStatus::kDegenerate;
   }
 
-  T eigenvalues[4];
-  T eigenvectors[16];
-  SymmetricEigen4x4(normal, eigenvalues, eigenvectors);
-  int smallest = 0;
-  int second = 1;
-  TwoSmallestIndices(eigenvalues, &smallest, &second);
-  T largest = 0;
-  for (int k = 0; k < 4; ++k) {
-    if (!std::isfinite(eigenvalues[k])) return TriangulationStatus::kNotFinite;
-    largest = KernelAbs(eigenvalues[k]) > largest ? KernelAbs(eigenvalues[k]) : largest;
-  }
-  // A (numerically) two-dimensional null space: the rays meet in a line, not a point.
-  if (eigenvalues[second] <= T(64) * KernelEpsilon<T>() * largest) {
-    return TriangulationStatus::kDegenerate;
-  }
   T homogeneous[4];
-  for (int k = 0; k < 4; ++k) homogeneous[k] = eigenvectors[4 * k + smallest];
-  const T norm_xyz = std::sqrt(homogeneous[0] * homogeneous[0] + homogeneous[1] * homogeneous[1] +
-                               homogeneous[2] * homogeneous[2]);
-  if (!(KernelAbs(homogeneous[3]) * T(1e7) > norm_xyz)) return TriangulationStatus::kDegenerate;
-  T point[3];
-  for (int k = 0; k < 3; ++k) point[k] = homogeneous[k] / homogeneous[3];
-  if (!std::isfinite(point[0]) || !std::isfinite(point[1]) || !std::isfinite(point[2])) {
-    return TriangulationStatus::kNotFinite;
-  }
+  if (DltNullVector(normal, homogeneous) < 0) return TriangulationStatus::kDegenerate;
+  const T point[3] = {homogeneous[0], homogeneous[1], homogeneous[2]};
+  // A point farther than 1e7 × the unit (m) is at infinity for any rig.
+  const T norm_xyz = std::sqrt(point[0] * point[0] + point[1] * point[1] + point[2] * point[2]);
+  if (!(norm_xyz < T(1e7))) return TriangulationStatus::kDegenerate;
   for (int c = 0; c < num_views; ++c) {
     if (!IsUsableView(obs + c * view_stride, params.min_score)) continue;
     const T* p = cams_from_world + 12 * c;

@@ -89,7 +89,7 @@ static_assert(PinholeModel::kNumParams <= kMaxCameraParams &&
                   OpenCVModel::kNumParams <= kMaxCameraParams &&
                   OpenCVFisheyeModel::kNumParams <= kMaxCameraParams,
               "CameraData holds at most kMaxCameraParams intrinsics");
-// Lower bound of a bone-length unknown (m): keeps ‖X_a − X_b‖ − L away from a sign flip.
+// Smallest initial value of a bone-length unknown (m), for bones whose joints coincide.
 constexpr double kMinBoneLengthM = 1e-3;
 
 // A camera in the flat form the cost functors read.
@@ -176,6 +176,89 @@ class ReprojectionCost {
  private:
   const ReprojectionObservation* observation_;
   std::shared_ptr<const void> owned_;
+};
+
+// Every used view of one point in ONE residual block (2 residuals per view), the robust loss
+// applied per view inside: f_v = g(s_v) r_v with r_v = w (π(R X + t) − u), s_v = ‖r_v‖² and
+// g(s) = sqrt(ρ(s) / s), so that ½ Σ_v ‖f_v‖² = ½ Σ_v ρ(s_v), the cost of one block per view
+// with the loss attached. The Jacobian is the exact one of f (∂f/∂X = g J + 2 g'(s) r rᵀ J):
+// a Gauss-Newton model of the robustified cost like Ceres' own corrector, not the same one, so
+// iterates differ while the minimum is the same. Sequence windows use it: one block per point
+// instead of one per view halves the residual blocks of a window (4 cameras), and CGNR's
+// products and preconditioner run on fewer, larger Jacobian blocks (1000 frames × 17 joints ×
+// 4 cameras: refinement 0.19 → 0.16 s, MPJPE unchanged).
+class PointViewsCost : public ceres::CostFunction {
+ public:
+  PointViewsCost(const ReprojectionObservation* observations,
+                 int num_views,
+                 const ceres::LossFunction* loss)
+      : observations_(observations), num_views_(num_views), loss_(loss) {
+    set_num_residuals(2 * num_views);
+    mutable_parameter_block_sizes()->push_back(3);
+  }
+
+  bool Evaluate(double const* const* parameters,
+                double* residuals,
+                double** jacobians) const override {
+    const double* point = parameters[0];
+    double* jacobian = jacobians != nullptr ? jacobians[0] : nullptr;
+    for (int v = 0; v < num_views_; ++v) {
+      const ReprojectionObservation& observation = observations_[v];
+      double r[2];
+      double j[2][3];
+      if (jacobian == nullptr) {
+        double img_point[2];
+        if (!ProjectToImage(*observation.camera, point, img_point)) return false;
+        r[0] = observation.weight * (img_point[0] - observation.x);
+        r[1] = observation.weight * (img_point[1] - observation.y);
+      } else {
+        using Jet = ceres::Jet<double, 3>;
+        const Jet x[3] = {Jet(point[0], 0), Jet(point[1], 1), Jet(point[2], 2)};
+        Jet img_point[2];
+        if (!ProjectToImage(*observation.camera, x, img_point)) return false;
+        for (int i = 0; i < 2; ++i) {
+          const double target = i == 0 ? observation.x : observation.y;
+          r[i] = observation.weight * (img_point[i].a - target);
+          for (int k = 0; k < 3; ++k) j[i][k] = observation.weight * img_point[i].v[k];
+        }
+      }
+      double scale = 1.0;
+      double dscale = 0.0;  // d scale / d s
+      const double squared_norm = r[0] * r[0] + r[1] * r[1];
+      if (loss_ != nullptr && squared_norm > 0.0) {
+        double rho[3];
+        loss_->Evaluate(squared_norm, rho);
+        if (std::abs(rho[2]) * squared_norm < 1e-6 * rho[1]) {
+          // Deep in the quadratic part (s ≪ a²): ρ ≈ ρ'(s) s to a relative 1e-6 of ρ and
+          // g' ≈ ρ'' / (4 g). The exact quotients lose everything there: ρ(s) / s and
+          // (ρ' s − ρ) / s² are rounding noise over a tiny s (Ceres' Cauchy even returns
+          // ρ = 0 for s ~ 1e-27, log(1 + s/a²) rounding to 0).
+          scale = std::sqrt(rho[1]);
+          dscale = rho[2] / (4.0 * scale);
+        } else {
+          scale = std::sqrt(rho[0] / squared_norm);
+          dscale = (rho[1] * squared_norm - rho[0]) / (2.0 * squared_norm * squared_norm * scale);
+        }
+      }
+      residuals[2 * v] = scale * r[0];
+      residuals[2 * v + 1] = scale * r[1];
+      if (jacobian == nullptr) continue;
+      for (int k = 0; k < 3; ++k) {
+        const double radial = 2.0 * dscale * (r[0] * j[0][k] + r[1] * j[1][k]);
+        jacobian[(2 * v) * 3 + k] = scale * j[0][k] + radial * r[0];
+        jacobian[(2 * v + 1) * 3 + k] = scale * j[1][k] + radial * r[1];
+      }
+    }
+    return true;
+  }
+
+ protected:
+  void Reset(const ReprojectionObservation* observations) { observations_ = observations; }
+
+ private:
+  const ReprojectionObservation* observations_;
+  int num_views_;
+  const ceres::LossFunction* loss_;
 };
 
 // λ_s (X_{t−1} − 2 X_t + X_{t+1}): px-equivalent residual of the second difference (m).
@@ -278,17 +361,17 @@ ceres::Solver::Options PointSolverOptions(const RefineOptions& options) {
 // SuiteSparse and ATLAS): SPARSE_NORMAL_CHOLESKY ~180 ms per iteration (SuiteSparse, Eigen or
 // CXSparse alike: the band of a frame fills in), ITERATIVE_SCHUR ~2× slower than CGNR, CGNR with
 // the block-Jacobi preconditioner ~10 ms: the point blocks dominate their diagonal (the
-// reprojection terms), so a few conjugate-gradient steps give an LM step good enough.
-// The bone lengths' lower bound makes Ceres run a projected line search after each step;
-// bisection interpolation spares it a second Jacobian evaluation per iteration (cubic
-// interpolation needs gradients). The cost stops changing by ~1e-7 relative within 6-8 steps:
-// tighter tolerances add iterations that move points by micrometres.
+// reprojection terms), so 3-6 conjugate-gradient steps give an LM step good enough.
+// The bone lengths carry no bound: the optimal L_b is the mean of the bone's lengths, > 0 by
+// itself, and a bound made Ceres run a projected line search (one more cost evaluation) after
+// every step. The cost stops changing by 1e-6 relative within 5 steps; 1e-7 took one more step
+// that moved points by micrometres (bench/triangulate_bench, 1000 frames: MPJPE 4.60 mm either
+// way, refinement 0.19 → 0.16 s for the bound, → 0.14 s for the tolerance).
 ceres::Solver::Options WindowSolverOptions(const RefineOptions& options, int num_threads) {
   ceres::Solver::Options solver = BaseSolverOptions(options);
   solver.linear_solver_type = ceres::CGNR;
   solver.preconditioner_type = ceres::JACOBI;
-  solver.line_search_interpolation_type = ceres::BISECTION;
-  solver.function_tolerance = 1e-7;
+  solver.function_tolerance = 1e-6;
   solver.gradient_tolerance = 1e-10;
   solver.parameter_tolerance = 1e-8;
   solver.num_threads = std::max(1, num_threads);
@@ -420,19 +503,20 @@ void WriteReprojErrors(const RefineContext& context,
 // Adds ρ'(s) JᵀJ of one reprojection residual block at `point` to *information (the IRLS
 // weight of the loss; the second-order ρ'' term of Triggs et al. is left out: it may make the
 // block indefinite and vanishes for inliers of Huber). False when it cannot be evaluated.
-bool AddReprojectionInformation(const ceres::CostFunction& cost,
+bool AddReprojectionInformation(const ReprojectionObservation& observation,
                                 const ceres::LossFunction* loss,
                                 const double* point,
                                 Eigen::Matrix3d* information) {
-  double residual[2];
-  double jacobian[6];
-  double* jacobians[1] = {jacobian};
-  const double* parameters[1] = {point};
-  if (!cost.Evaluate(parameters, residual, jacobians)) return false;
-  const double squared_norm = residual[0] * residual[0] + residual[1] * residual[1];
+  using Jet = ceres::Jet<double, 3>;
+  const Jet x[3] = {Jet(point[0], 0), Jet(point[1], 1), Jet(point[2], 2)};
+  Jet residual[2];
+  if (!ReprojectionCost(&observation)(x, residual)) return false;
+  const double squared_norm = residual[0].a * residual[0].a + residual[1].a * residual[1].a;
   double rho[3] = {squared_norm, 1.0, 0.0};
   if (loss != nullptr) loss->Evaluate(squared_norm, rho);
-  const Eigen::Map<const Eigen::Matrix<double, 2, 3, Eigen::RowMajor>> j(jacobian);
+  Eigen::Matrix<double, 2, 3> j;
+  j.row(0) = residual[0].v.transpose();
+  j.row(1) = residual[1].v.transpose();
   *information += rho[1] * j.transpose() * j;
   return true;
 }
@@ -503,21 +587,15 @@ struct SolveStats {
 // so that the hot loop allocates nothing but the Ceres problem itself.
 struct FrameScratch {
   std::vector<ReprojectionObservation> observations;  // [J][C]
-  std::vector<std::unique_ptr<ceres::CostFunction>> costs;
-  std::vector<int> num_views;   // [J]
-  std::vector<double> points;   // [J][3]
-  std::vector<uint8_t> solved;  // [J]
+  std::vector<int> num_views;                         // [J]
+  std::vector<double> points;                         // [J][3]
+  std::vector<uint8_t> solved;                        // [J]
 
   FrameScratch(int num_cameras, int num_joints)
       : observations(static_cast<size_t>(num_cameras) * num_joints),
         num_views(num_joints, 0),
         points(3 * static_cast<size_t>(num_joints), 0.0),
-        solved(num_joints, 0) {
-    costs.reserve(observations.size());
-    for (const ReprojectionObservation& observation : observations) {
-      costs.emplace_back(ReprojectionCost::Create(&observation));
-    }
-  }
+        solved(num_joints, 0) {}
 };
 
 void RefineOneFrame(const RefineContext& context,
@@ -545,11 +623,9 @@ void RefineOneFrame(const RefineContext& context,
   for (int j = 0; j < num_joints; ++j) {
     if (scratch->num_views[j] < 2) continue;
     ceres::Problem problem(ProblemOptions());
-    for (int v = 0; v < scratch->num_views[j]; ++v) {
-      problem.AddResidualBlock(scratch->costs[j * num_cameras + v].get(),
-                               const_cast<ceres::LossFunction*>(context.loss),
-                               points + 3 * j);
-    }
+    PointViewsCost cost(
+        scratch->observations.data() + j * num_cameras, scratch->num_views[j], context.loss);
+    problem.AddResidualBlock(&cost, nullptr, points + 3 * j);
     stats->num_residuals += scratch->num_views[j];
     ceres::Solver::Summary summary;
     ceres::Solve(solver_options, &problem, &summary);
@@ -574,8 +650,9 @@ void RefineOneFrame(const RefineContext& context,
         Eigen::Matrix3d information = Eigen::Matrix3d::Zero();
         bool ok = true;
         for (int v = 0; v < scratch->num_views[j]; ++v) {
-          ok = ok && AddReprojectionInformation(
-                         *scratch->costs[j * num_cameras + v], context.loss, point, &information);
+          ok = ok &&
+               AddReprojectionInformation(
+                   scratch->observations[j * num_cameras + v], context.loss, point, &information);
         }
         if (ok) {
           WriteCovariance(
@@ -804,23 +881,19 @@ void RefineWindow(const RefineContext& context,
   // Problem. Cost functions: one per observation (owned here), one shared smoothness and one
   // shared bone functor (they carry only the weight).
   ceres::Problem problem(ProblemOptions());
-  std::vector<std::unique_ptr<ceres::CostFunction>> reprojection_costs(num_observations);
-  for (int k = 0; k < num_observations; ++k) {
-    reprojection_costs[k].reset(ReprojectionCost::Create(&observations[k]));
-  }
+  std::vector<std::unique_ptr<ceres::CostFunction>> point_costs(num_points);
   const std::unique_ptr<ceres::CostFunction> smoothness_cost(
       SmoothnessCost::Create(options.smoothness_weight));
   const std::unique_ptr<ceres::CostFunction> bone_cost(
       BoneLengthCost::Create(options.bone_length_weight));
-  ceres::LossFunction* loss = const_cast<ceres::LossFunction*>(context.loss);
   int num_residual_blocks = 0;
   for (int p = 0; p < num_points; ++p) {
-    if (!variable[p]) continue;
-    for (int k = view_begin[p]; k < view_begin[p + 1]; ++k) {
-      problem.AddResidualBlock(reprojection_costs[k].get(), loss, points.data() + 3 * p);
-      ++num_residual_blocks;
-      if (owned(p)) ++stats.num_residuals;
-    }
+    if (!variable[p] || num_views(p) == 0) continue;
+    point_costs[p] = std::make_unique<PointViewsCost>(
+        observations.data() + view_begin[p], num_views(p), context.loss);
+    problem.AddResidualBlock(point_costs[p].get(), nullptr, points.data() + 3 * p);
+    ++num_residual_blocks;
+    if (owned(p)) stats.num_residuals += num_views(p);
   }
   for (const SmoothnessTerm& term : triples) {
     problem.AddResidualBlock(smoothness_cost.get(),
@@ -837,11 +910,6 @@ void RefineWindow(const RefineContext& context,
     ++num_residual_blocks;
     if (!variable[term.a]) problem.SetParameterBlockConstant(points.data() + 3 * term.a);
     if (!variable[term.b]) problem.SetParameterBlockConstant(points.data() + 3 * term.b);
-  }
-  for (int b = 0; b < static_cast<int>(bones.size()); ++b) {
-    if (problem.HasParameterBlock(&bone_lengths[b])) {
-      problem.SetParameterLowerBound(&bone_lengths[b], 0, kMinBoneLengthM);
-    }
   }
 
   bool usable = true;
@@ -870,7 +938,7 @@ void RefineWindow(const RefineContext& context,
       if (!variable[p] || !owned(p)) continue;
       for (int k = view_begin[p]; k < view_begin[p + 1]; ++k) {
         if (!AddReprojectionInformation(
-                *reprojection_costs[k], context.loss, points.data() + 3 * p, &information[p])) {
+                observations[k], context.loss, points.data() + 3 * p, &information[p])) {
           evaluable[p] = 0;
         }
       }
@@ -1008,6 +1076,42 @@ ceres::CostFunction* CreateReprojectionCostFunction(const Camera& camera,
                                                     const Eigen::Vector2d& img_point,
                                                     double weight) {
   return ReprojectionCost::CreateOwning(camera, img_point, weight);
+}
+
+ceres::CostFunction* CreatePointViewsCostFunction(const std::vector<Camera>& cameras,
+                                                  const std::vector<Eigen::Vector2d>& img_points,
+                                                  const std::vector<double>& weights,
+                                                  RobustLoss loss,
+                                                  double loss_scale_px) {
+  RIGPOSE_CHECK(cameras.size() == img_points.size() && cameras.size() == weights.size(),
+                "cameras, img_points and weights differ in size");
+  RefineOptions options;
+  options.loss = loss;
+  options.loss_scale_px = loss_scale_px;
+  // The cost reads its cameras, observations and loss through pointers: a derived class keeps
+  // them alive as long as the cost.
+  struct Owning final : PointViewsCost {
+    Owning(std::vector<CameraData> cameras_in,
+           std::vector<ReprojectionObservation> observations_in,
+           std::unique_ptr<ceres::LossFunction> loss_in)
+        : PointViewsCost(nullptr, static_cast<int>(observations_in.size()), loss_in.get()),
+          camera_data(std::move(cameras_in)),
+          observations(std::move(observations_in)),
+          owned_loss(std::move(loss_in)) {
+      for (size_t k = 0; k < observations.size(); ++k) observations[k].camera = &camera_data[k];
+      Reset(observations.data());
+    }
+    std::vector<CameraData> camera_data;
+    std::vector<ReprojectionObservation> observations;
+    std::unique_ptr<ceres::LossFunction> owned_loss;
+  };
+  std::vector<CameraData> camera_data;
+  std::vector<ReprojectionObservation> observations;
+  for (size_t k = 0; k < cameras.size(); ++k) {
+    camera_data.push_back(MakeCameraData(cameras[k]));
+    observations.push_back({nullptr, img_points[k].x(), img_points[k].y(), weights[k]});
+  }
+  return new Owning(std::move(camera_data), std::move(observations), MakeLoss(options));
 }
 
 ceres::CostFunction* CreateSmoothnessCostFunction(double weight) {

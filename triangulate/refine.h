@@ -147,9 +147,17 @@ namespace internal {
 //   reprojection: w (π(R X + t) − img_point), parameter block X (3), 2 residuals (px).
 //   smoothness:   λ_s (X_{t−1} − 2 X_t + X_{t+1}), blocks (3, 3, 3), 3 residuals.
 //   bone length:  λ_b (‖X_a − X_b‖ − L), blocks (3, 3, 1), 1 residual.
+//   point views:  see below.
 ceres::CostFunction* CreateReprojectionCostFunction(const Camera& camera,
                                                     const Eigen::Vector2d& img_point,
                                                     double weight);
+// Every view of one point in one block with the loss applied per view inside (what the
+// solvers use): 2 residuals per view, ½ Σ ‖f‖² = ½ Σ_v ρ(‖w_v (π_v(X) − u_v)‖²).
+ceres::CostFunction* CreatePointViewsCostFunction(const std::vector<Camera>& cameras,
+                                                  const std::vector<Eigen::Vector2d>& img_points,
+                                                  const std::vector<double>& weights,
+                                                  RobustLoss loss,
+                                                  double loss_scale_px);
 ceres::CostFunction* CreateSmoothnessCostFunction(double weight);
 ceres::CostFunction* CreateBoneLengthCostFunction(double weight);
 }  // namespace internal

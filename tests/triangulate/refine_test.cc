@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <ceres/gradient_checker.h>
+#include <ceres/loss_function.h>
 #include <ceres/manifold.h>
 #include <gtest/gtest.h>
 #include <Eigen/Dense>
@@ -621,13 +622,16 @@ Camera FisheyeCamera() {
 // match the uninstrumented library.
 void ExpectGradientsMatch(const ceres::CostFunction& cost,
                           const std::vector<std::vector<double>>& blocks,
-                          const std::string& what) {
+                          const std::string& what,
+                          double checker_precision = 1e-7) {  // <= 0: central differences only
   const ceres::NumericDiffOptions numeric;
   const ceres::GradientChecker checker(
       &cost, static_cast<const std::vector<const ceres::Manifold*>*>(nullptr), numeric);
   std::vector<const double*> parameters;
   for (const std::vector<double>& block : blocks) parameters.push_back(block.data());
-  EXPECT_TRUE(checker.Probe(parameters.data(), 1e-7, nullptr)) << what;
+  if (checker_precision > 0.0) {
+    EXPECT_TRUE(checker.Probe(parameters.data(), checker_precision, nullptr)) << what;
+  }
 
   const int num_residuals = cost.num_residuals();
   std::vector<std::vector<double>> jacobians;
@@ -693,6 +697,69 @@ TEST(RefineCostFunctions, ReprojectionGradientPerCameraModel) {
     const double* parameters[1] = {behind.data()};
     EXPECT_FALSE(cost->Evaluate(parameters, residual, nullptr));
   }
+}
+
+TEST(RefineCostFunctions, PointViewsCostIsTheSumOfRobustViewCosts) {
+  // One block for all views of a point, the loss applied per view inside: its ½ ‖f‖² must equal
+  // ½ Σ_v ρ(s_v) of the per-view blocks with the loss, and its Jacobian must be exact, for inliers
+  // (quadratic part), outliers (robust part) and every camera model.
+  std::vector<Camera> cameras = test::SyntheticRig(3, 93);
+  cameras.push_back(FisheyeCamera());
+  const std::vector<double> weights = {1.0, 0.7, 0.4, 0.9};
+  for (const RobustLoss loss :
+       {RobustLoss::kNone, RobustLoss::kHuber, RobustLoss::kSoftLOne, RobustLoss::kCauchy}) {
+    for (const Eigen::Vector3d& point : test::RandomPoints(6, 94)) {
+      // Offsets 0.5 px (inside a 4 px scale), 3 px (near it), 30 and 200 px (outliers).
+      const double offsets[4] = {0.5, 3.0, 30.0, 200.0};
+      std::vector<Eigen::Vector2d> observed;
+      for (size_t c = 0; c < cameras.size(); ++c) {
+        const std::optional<Eigen::Vector2d> img_point = cameras[c].ImgFromWorld(point);
+        ASSERT_TRUE(img_point.has_value());
+        observed.push_back(*img_point + offsets[c] * Eigen::Vector2d(0.6, -0.8));
+      }
+      const std::unique_ptr<ceres::CostFunction> cost(
+          internal::CreatePointViewsCostFunction(cameras, observed, weights, loss, 4.0));
+      ASSERT_EQ(cost->num_residuals(), 8);
+      std::vector<double> residual(8);
+      const double* parameters[1] = {point.data()};
+      ASSERT_TRUE(cost->Evaluate(parameters, residual.data(), nullptr));
+      double merged = 0.0;
+      for (const double r : residual) merged += 0.5 * r * r;
+      double expected = 0.0;
+      for (size_t c = 0; c < cameras.size(); ++c) {
+        const double s = std::pow(weights[c] * offsets[c], 2);
+        double rho[3] = {s, 1.0, 0.0};
+        if (loss == RobustLoss::kHuber) ceres::HuberLoss(4.0).Evaluate(s, rho);
+        if (loss == RobustLoss::kSoftLOne) ceres::SoftLOneLoss(4.0).Evaluate(s, rho);
+        if (loss == RobustLoss::kCauchy) ceres::CauchyLoss(4.0).Evaluate(s, rho);
+        expected += 0.5 * rho[0];
+      }
+      EXPECT_NEAR(merged, expected, 1e-9 * expected) << RobustLossName(loss);
+      // Central differences only: GradientChecker judges every entry relative to itself, and
+      // the near-zero entries of a down-weighted outlier view fail it on difference noise; the
+      // central differences bound every entry by 1e-6 max(1, |J|).
+      ExpectGradientsMatch(
+          *cost, {{point.x(), point.y(), point.z()}}, RobustLossName(loss), /*checker=*/0.0);
+    }
+  }
+  // Exactly on the observations: zero residual, finite Jacobian.
+  const Eigen::Vector3d point(0.1, 0.2, 1.0);
+  std::vector<Eigen::Vector2d> exact;
+  for (const Camera& camera : cameras) exact.push_back(*camera.ImgFromWorld(point));
+  const std::unique_ptr<ceres::CostFunction> cost(
+      internal::CreatePointViewsCostFunction(cameras, exact, weights, RobustLoss::kCauchy, 4.0));
+  std::vector<double> residual(8);
+  std::vector<double> jacobian(24);
+  double* jacobians[1] = {jacobian.data()};
+  const double* parameters[1] = {point.data()};
+  ASSERT_TRUE(cost->Evaluate(parameters, residual.data(), jacobians));
+  for (const double r : residual) EXPECT_NEAR(r, 0.0, 1e-9);
+  for (const double j : jacobian) EXPECT_TRUE(std::isfinite(j)) << j;
+  // Behind a camera: failure, as the per-view cost.
+  const Eigen::Vector3d behind =
+      cameras[0].cam_from_world.Inverse() * Eigen::Vector3d(0.1, 0.2, -1.0);
+  const double* behind_parameters[1] = {behind.data()};
+  EXPECT_FALSE(cost->Evaluate(behind_parameters, residual.data(), nullptr));
 }
 
 TEST(RefineCostFunctions, SmoothnessAndBoneGradients) {
