@@ -84,6 +84,38 @@ struct OpenCVModel {
     *vd = v * radial + p1 * (r2 + T(2) * v * v) + T(2) * p2 * u * v;
   }
 
+  // One Newton evaluation at (u, v) for distort(u, v) = (ud, vd): the residual f = distort − d,
+  // the determinant of the analytic 2x2 Jacobian and the step (du, dv) = J⁻¹ f. Shared by
+  // Undistort below and the CPU's lockstep row undistortion (triangulate/dlt.cc).
+  template <typename T>
+  RIGPOSE_HD static void NewtonStep(const T* params,
+                                    const T& ud,
+                                    const T& vd,
+                                    const T& u,
+                                    const T& v,
+                                    T* fu,
+                                    T* fv,
+                                    T* det,
+                                    T* du,
+                                    T* dv) {
+    const T& k1 = params[4];
+    const T& k2 = params[5];
+    const T& p1 = params[6];
+    const T& p2 = params[7];
+    const T& k3 = params[8];
+    const T r2 = u * u + v * v;
+    const T radial = T(1) + r2 * (k1 + r2 * (k2 + r2 * k3));
+    const T dradial = k1 + r2 * (T(2) * k2 + T(3) * k3 * r2);  // d radial / d r2
+    *fu = u * radial + T(2) * p1 * u * v + p2 * (r2 + T(2) * u * u) - ud;
+    *fv = v * radial + p1 * (r2 + T(2) * v * v) + T(2) * p2 * u * v - vd;
+    const T j00 = radial + T(2) * u * u * dradial + T(2) * p1 * v + T(6) * p2 * u;
+    const T j01 = T(2) * u * v * dradial + T(2) * p1 * u + T(2) * p2 * v;
+    const T j11 = radial + T(2) * v * v * dradial + T(6) * p1 * v + T(2) * p2 * u;
+    *det = j00 * j11 - j01 * j01;  // the Jacobian is symmetric: j10 = j01
+    *du = (j11 * *fu - j01 * *fv) / *det;
+    *dv = (j00 * *fv - j01 * *fu) / *det;
+  }
+
   // Newton iteration on distort(u, v) = (ud, vd) with the analytic 2x2 Jacobian, started at the
   // distorted point. Not converged when the residual stays above tolerance or the solution lies
   // beyond the fold of the distortion (Jacobian determinant <= 0), where the model is not
@@ -92,25 +124,16 @@ struct OpenCVModel {
   RIGPOSE_HD static UndistortStatus Undistort(
       const T* params, const T& ud, const T& vd, T* u_out, T* v_out) {
     using camera_internal::ScalarPart;
-    const T& k1 = params[4];
-    const T& k2 = params[5];
-    const T& p1 = params[6];
-    const T& p2 = params[7];
-    const T& k3 = params[8];
     T u = ud;
     T v = vd;
     UndistortStatus status;
     for (int it = 0; it < camera_internal::kMaxUndistortIterations; ++it) {
-      const T r2 = u * u + v * v;
-      const T radial = T(1) + r2 * (k1 + r2 * (k2 + r2 * k3));
-      const T dradial = k1 + r2 * (T(2) * k2 + T(3) * k3 * r2);  // d radial / d r2
-      const T fu = u * radial + T(2) * p1 * u * v + p2 * (r2 + T(2) * u * u) - ud;
-      const T fv = v * radial + p1 * (r2 + T(2) * v * v) + T(2) * p2 * u * v - vd;
-      const T j00 = radial + T(2) * u * u * dradial + T(2) * p1 * v + T(6) * p2 * u;
-      const T j01 = T(2) * u * v * dradial + T(2) * p1 * u + T(2) * p2 * v;
-      const T j10 = T(2) * u * v * dradial + T(2) * p1 * u + T(2) * p2 * v;
-      const T j11 = radial + T(2) * v * v * dradial + T(6) * p1 * v + T(2) * p2 * u;
-      const T det = j00 * j11 - j01 * j10;
+      T fu;
+      T fv;
+      T det;
+      T du;
+      T dv;
+      NewtonStep(params, ud, vd, u, v, &fu, &fv, &det, &du, &dv);
       // Squared, so that the loop takes no square root (status.residual is set once, below).
       const double residual2 = ScalarPart(fu) * ScalarPart(fu) + ScalarPart(fv) * ScalarPart(fv);
       status.iterations = it;
@@ -119,12 +142,10 @@ struct OpenCVModel {
         status.converged = false;
         break;
       }
-      if (residual2 < camera_internal::kUndistortTolerance * camera_internal::kUndistortTolerance) {
-        status.converged = true;
-        // One last step so that derivatives (Jets) are those of the converged solution.
-      }
-      const T du = (j11 * fu - j01 * fv) / det;
-      const T dv = (j00 * fv - j10 * fu) / det;
+      // Converged: still take this last step, so that derivatives (Jets) are those of the
+      // converged solution.
+      status.converged =
+          residual2 < camera_internal::kUndistortTolerance * camera_internal::kUndistortTolerance;
       u = u - du;
       v = v - dv;
       if (status.converged) break;

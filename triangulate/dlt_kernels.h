@@ -70,17 +70,19 @@ RIGPOSE_HD inline void MirrorUpperTriangle4(T* m) {
 // unknowns in the order x, y, z, w). The first step, from e_w, is the inhomogeneous least-squares
 // point [−N_xyz⁻¹ n_w; 1] (N⁻¹ e_w = L⁻ᵀ e_w / d_w); each further step multiplies the error by
 // λ1 / λ2, the ratio of the two smallest eigenvalues (~1e-6 for pixel noise), so two or three
-// steps reach rounding level (two noisy views can have λ1 / λ2 ~ 0.1 and take ~15; the loop
-// stops when the point moves by less than 4 ε, at max_steps at the latest). About 150 flops and no square root, against ~2000 flops and 70
-// square roots for a Jacobi eigen-decomposition (measured 3-5× fewer cycles per joint, see
-// docs/BENCHMARKS.md), with the same backward stability: L D Lᵀ of a positive semi-definite
-// matrix needs no pivoting, and a tiny or rounding-negative last pivot d_w (the smallest
-// eigenvalue lives there) is raised to ε² trace, a perturbation of N at rounding level.
+// steps reach rounding level (two noisy views can have λ1 / λ2 ~ 0.1 and take ~15; the loop stops
+// when the point moves by less than 4 ε, at max_steps at the latest).
+//
+// About 150 flops and no square root, against ~2000 flops and ~70 square roots for the cyclic
+// Jacobi eigen-decomposition used before (dense core at 4 views: 6.5× the joints per second,
+// docs/BENCHMARKS.md). L D Lᵀ of a positive semi-definite matrix needs no pivoting; a tiny or
+// rounding-negative last pivot d_w (the smallest eigenvalue lives there) is raised to ε² trace,
+// a perturbation of N at rounding level.
+//
 // Returns the number of steps taken, or -1 when the point is not determined: a pivot of the
-// x, y, z block ≤ 64 ε trace(N) (the rays constrain some direction of space at rounding level
-// only: parallel or too few rays; this block's smallest eigenvalue bounds N's second smallest
-// from below, so it also catches a two-dimensional null space), or the iteration leaves the
-// finite numbers (a point at infinity, w → 0).
+// x, y, z block ≤ 64 ε trace(N) (the rays fix some direction of space at rounding level only:
+// parallel or too few rays, a two-dimensional null space), or the iteration leaves the finite
+// numbers (a point at infinity, w → 0).
 template <typename T>
 RIGPOSE_HD inline int DltNullVector(const T* n, T* homogeneous, int max_steps = 64) {
   const T eps = KernelEpsilon<T>();

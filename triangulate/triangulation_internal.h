@@ -39,7 +39,11 @@ inline double ReprojErrorPx(const Camera& camera,
   if (!CameraModelImgFromCam(camera.model_id, camera.params.data(), cam_point, projected)) {
     return NAN;
   }
-  return std::hypot(projected[0] - img_x, projected[1] - img_y);
+  // Not std::hypot: its overflow care costs ~7 % of robust triangulation, and pixel differences
+  // are nowhere near 1e154.
+  const double dx = projected[0] - img_x;
+  const double dy = projected[1] - img_y;
+  return std::sqrt(dx * dx + dy * dy);
 }
 
 inline void CountStatuses(const std::vector<uint8_t>& status,

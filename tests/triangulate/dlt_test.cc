@@ -384,6 +384,63 @@ TEST(TriangulateDltBatch, Nominal) {
   }
 }
 
+TEST(PrepareNormalisedObservations, RowUndistortionMatchesTheCameraModel) {
+  // The batched path undistorts OPENCV rows in lockstep (fixed Newton steps across joints, the
+  // model's own loop for views that did not converge): it must agree with Camera::CamFromImg on
+  // every view, including strong distortion near the fold, pixels beyond it (failures), absent
+  // and non-finite keypoints, rows longer than one lockstep block, and the other models.
+  std::vector<Camera> cameras = test::SyntheticRig(3, 43);
+  ASSERT_EQ(cameras[0].model_id, CameraModelId::kOpenCV);
+  cameras[1].model_id = CameraModelId::kOpenCV;
+  cameras[1].params = {900.0, 905.0, 640.0, 480.0, -0.42, 0.21, 0.004, -0.003, -0.05};  // strong
+  cameras[2].model_id = CameraModelId::kOpenCVFisheye;
+  cameras[2].params = {500.0, 500.0, 640.0, 480.0, 0.05, -0.01, 0.003, -0.0005};
+  const int num_frames = 3;
+  const int num_joints = 70;  // > one block of 32
+  Keypoints2D keypoints(num_frames, 3, num_joints);
+  std::mt19937 rng(44);
+  std::uniform_real_distribution<double> px(-400.0, 1700.0);
+  for (int f = 0; f < num_frames; ++f) {
+    for (int c = 0; c < 3; ++c) {
+      for (int j = 0; j < num_joints; ++j) {
+        keypoints.Set(f, c, j, static_cast<float>(px(rng)), static_cast<float>(px(rng)), 0.8f);
+      }
+    }
+  }
+  keypoints.Set(0, 0, 5, 1.0f, 2.0f, 0.0f);            // absent
+  keypoints.Set(0, 0, 6, NAN, 2.0f, 0.9f);             // non-finite
+  keypoints.Set(1, 1, 7, -20000.0f, -20000.0f, 0.9f);  // far beyond the fold
+  const NormalisedObservations obs = PrepareNormalisedObservations(cameras, keypoints, 2);
+  int64_t expected_failures = 0;
+  int64_t converged = 0;
+  for (int f = 0; f < num_frames; ++f) {
+    for (int c = 0; c < 3; ++c) {
+      for (int j = 0; j < num_joints; ++j) {
+        const double* value = obs.values.data() + keypoints.Offset(f, c, j);
+        if (!keypoints.IsPresent(f, c, j)) {
+          EXPECT_EQ(value[2], 0.0) << f << " " << c << " " << j;
+          continue;
+        }
+        UndistortStatus status;
+        const Eigen::Vector2d reference = cameras[c].CamFromImg(
+            Eigen::Vector2d(keypoints.x(f, c, j), keypoints.y(f, c, j)), &status);
+        if (!status.converged) {
+          ++expected_failures;
+          EXPECT_EQ(value[2], 0.0) << f << " " << c << " " << j;
+          continue;
+        }
+        ++converged;
+        EXPECT_NEAR(value[0], reference.x(), 1e-13) << f << " " << c << " " << j;
+        EXPECT_NEAR(value[1], reference.y(), 1e-13) << f << " " << c << " " << j;
+        EXPECT_EQ(value[2], keypoints.score(f, c, j));
+      }
+    }
+  }
+  EXPECT_GE(expected_failures, 2);  // the pixel beyond the fold and some of the strong lens
+  EXPECT_GT(converged, 300);        // of 630 present views (the range reaches beyond the images)
+  EXPECT_EQ(obs.num_undistort_failures, expected_failures);
+}
+
 TEST(TriangulateDltBatch, UndistortionFailureDropsTheView) {
   const std::vector<Camera> cameras = test::SyntheticRig(4, 41);
   ASSERT_EQ(cameras[0].model_id, CameraModelId::kOpenCV);
