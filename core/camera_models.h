@@ -71,49 +71,50 @@ struct OpenCVModel {
   static constexpr int kNumParams = 9;
   static constexpr const char* kName = "OPENCV";
 
+  // r² = u² + v² and the radial factor 1 + k1 r² + k2 r⁴ + k3 r⁶.
+  template <typename T>
+  RIGPOSE_HD static T Radial(const T* params, const T& u, const T& v, T* r2) {
+    *r2 = u * u + v * v;
+    return T(1) + *r2 * (params[4] + *r2 * (params[5] + *r2 * params[8]));
+  }
+
   template <typename T>
   RIGPOSE_HD static void Distort(const T* params, const T& u, const T& v, T* ud, T* vd) {
-    const T& k1 = params[4];
-    const T& k2 = params[5];
     const T& p1 = params[6];
     const T& p2 = params[7];
-    const T& k3 = params[8];
-    const T r2 = u * u + v * v;
-    const T radial = T(1) + r2 * (k1 + r2 * (k2 + r2 * k3));
+    T r2;
+    const T radial = Radial(params, u, v, &r2);
     *ud = u * radial + T(2) * p1 * u * v + p2 * (r2 + T(2) * u * u);
     *vd = v * radial + p1 * (r2 + T(2) * v * v) + T(2) * p2 * u * v;
   }
 
-  // One Newton evaluation at (u, v) for distort(u, v) = (ud, vd): the residual f = distort − d,
-  // the determinant of the analytic 2x2 Jacobian and the step (du, dv) = J⁻¹ f. Shared by
-  // Undistort below and the CPU's lockstep row undistortion (triangulate/dlt.cc).
+  // One Newton evaluation at (u, v) for distort(u, v) = (ud, vd).
   template <typename T>
-  RIGPOSE_HD static void NewtonStep(const T* params,
-                                    const T& ud,
-                                    const T& vd,
-                                    const T& u,
-                                    const T& v,
-                                    T* fu,
-                                    T* fv,
-                                    T* det,
-                                    T* du,
-                                    T* dv) {
-    const T& k1 = params[4];
-    const T& k2 = params[5];
+  struct NewtonEvaluation {
+    T fu, fv;  // residual distort(u, v) − (ud, vd)
+    T det;     // determinant of the analytic 2x2 Jacobian
+    T du, dv;  // the step J⁻¹ f
+  };
+  // Shared by Undistort below and the CPU's lockstep row undistortion (triangulate/dlt.cc).
+  template <typename T>
+  RIGPOSE_HD static NewtonEvaluation<T> NewtonStep(
+      const T* params, const T& ud, const T& vd, const T& u, const T& v) {
+    NewtonEvaluation<T> e;
+    Distort(params, u, v, &e.fu, &e.fv);
+    e.fu -= ud;
+    e.fv -= vd;
     const T& p1 = params[6];
     const T& p2 = params[7];
-    const T& k3 = params[8];
-    const T r2 = u * u + v * v;
-    const T radial = T(1) + r2 * (k1 + r2 * (k2 + r2 * k3));
-    const T dradial = k1 + r2 * (T(2) * k2 + T(3) * k3 * r2);  // d radial / d r2
-    *fu = u * radial + T(2) * p1 * u * v + p2 * (r2 + T(2) * u * u) - ud;
-    *fv = v * radial + p1 * (r2 + T(2) * v * v) + T(2) * p2 * u * v - vd;
+    T r2;
+    const T radial = Radial(params, u, v, &r2);
+    const T dradial = params[4] + r2 * (T(2) * params[5] + T(3) * params[8] * r2);  // d/d r2
     const T j00 = radial + T(2) * u * u * dradial + T(2) * p1 * v + T(6) * p2 * u;
     const T j01 = T(2) * u * v * dradial + T(2) * p1 * u + T(2) * p2 * v;
     const T j11 = radial + T(2) * v * v * dradial + T(6) * p1 * v + T(2) * p2 * u;
-    *det = j00 * j11 - j01 * j01;  // the Jacobian is symmetric: j10 = j01
-    *du = (j11 * *fu - j01 * *fv) / *det;
-    *dv = (j00 * *fv - j01 * *fu) / *det;
+    e.det = j00 * j11 - j01 * j01;  // the Jacobian is symmetric: j10 = j01
+    e.du = (j11 * e.fu - j01 * e.fv) / e.det;
+    e.dv = (j00 * e.fv - j01 * e.fu) / e.det;
+    return e;
   }
 
   // Newton iteration on distort(u, v) = (ud, vd) with the analytic 2x2 Jacobian, started at the
@@ -128,17 +129,13 @@ struct OpenCVModel {
     T v = vd;
     UndistortStatus status;
     for (int it = 0; it < camera_internal::kMaxUndistortIterations; ++it) {
-      T fu;
-      T fv;
-      T det;
-      T du;
-      T dv;
-      NewtonStep(params, ud, vd, u, v, &fu, &fv, &det, &du, &dv);
+      const NewtonEvaluation<T> e = NewtonStep(params, ud, vd, u, v);
       // Squared, so that the loop takes no square root (status.residual is set once, below).
-      const double residual2 = ScalarPart(fu) * ScalarPart(fu) + ScalarPart(fv) * ScalarPart(fv);
+      const double residual2 =
+          ScalarPart(e.fu) * ScalarPart(e.fu) + ScalarPart(e.fv) * ScalarPart(e.fv);
       status.iterations = it;
       status.residual = residual2;
-      if (!(ScalarPart(det) > 0.0) || !std::isfinite(residual2)) {
+      if (!(ScalarPart(e.det) > 0.0) || !std::isfinite(residual2)) {
         status.converged = false;
         break;
       }
@@ -146,8 +143,8 @@ struct OpenCVModel {
       // converged solution.
       status.converged =
           residual2 < camera_internal::kUndistortTolerance * camera_internal::kUndistortTolerance;
-      u = u - du;
-      v = v - dv;
+      u = u - e.du;
+      v = v - e.dv;
       if (status.converged) break;
     }
     status.residual = std::sqrt(status.residual);

@@ -136,27 +136,35 @@ std::array<double, 12> PackCamFromWorld(const Rigid3d& cam_from_world) {
 
 namespace {
 
-// Undistorts one (frame, camera) row of `num_joints` keypoints (x, y, score) into out (x, y of
-// the normalised ray, score); views that are not present stay (0, 0, 0). Returns the number of
-// present views whose undistortion failed (also left at 0).
+bool IsPresentKeypoint(const float* kp) {
+  return kp[2] > 0.f && std::isfinite(kp[2]) && std::isfinite(kp[0]) && std::isfinite(kp[1]);
+}
+
+// One present keypoint (x, y, score) through the model's own undistortion into out_view (x, y of
+// the normalised ray, score); false (out_view untouched) when it did not converge.
+template <typename Model>
+bool UndistortView(const double* params, const float* kp, double* out_view) {
+  const double img_point[2] = {kp[0], kp[1]};
+  double normalised[2];
+  const UndistortStatus status = ModelCamFromImg<Model>(params, img_point, normalised);
+  if (!status.converged || !std::isfinite(normalised[0]) || !std::isfinite(normalised[1])) {
+    return false;
+  }
+  out_view[0] = normalised[0];
+  out_view[1] = normalised[1];
+  out_view[2] = kp[2];
+  return true;
+}
+
+// Undistorts one (frame, camera) row of `num_joints` keypoints (x, y, score) into out; views that
+// are not present stay (0, 0, 0). Returns the number of present views whose undistortion failed
+// (also left at 0).
 template <typename Model>
 int64_t UndistortRowAs(const double* params, const float* in, int num_joints, double* out) {
   int64_t failures = 0;
   for (int j = 0; j < num_joints; ++j) {
     const float* kp = in + 3 * j;
-    if (!(kp[2] > 0.f && std::isfinite(kp[2]) && std::isfinite(kp[0]) && std::isfinite(kp[1]))) {
-      continue;
-    }
-    const double img_point[2] = {kp[0], kp[1]};
-    double normalised[2];
-    const UndistortStatus status = ModelCamFromImg<Model>(params, img_point, normalised);
-    if (!status.converged || !std::isfinite(normalised[0]) || !std::isfinite(normalised[1])) {
-      ++failures;
-      continue;
-    }
-    out[3 * j] = normalised[0];
-    out[3 * j + 1] = normalised[1];
-    out[3 * j + 2] = kp[2];
+    if (IsPresentKeypoint(kp) && !UndistortView<Model>(params, kp, out + 3 * j)) ++failures;
   }
   return failures;
 }
@@ -193,40 +201,23 @@ int64_t UndistortRowLockstep(const double* params, const float* in, int num_join
     }
     for (int step = 0; step < kLockstepSteps; ++step) {
       for (int k = 0; k < n; ++k) {
-        double fu;
-        double fv;
-        double det;
-        double du;
-        double dv;
-        OpenCVModel::NewtonStep(params, ud[k], vd[k], u[k], v[k], &fu, &fv, &det, &du, &dv);
-        u[k] -= du;
-        v[k] -= dv;
+        const auto e = OpenCVModel::NewtonStep(params, ud[k], vd[k], u[k], v[k]);
+        u[k] -= e.du;
+        v[k] -= e.dv;
       }
     }
     for (int k = 0; k < n; ++k) {
       const int j = begin + k;
       const float* kp = in + 3 * j;
-      if (!(kp[2] > 0.f && std::isfinite(kp[2]) && std::isfinite(kp[0]) && std::isfinite(kp[1]))) {
-        continue;
+      if (!IsPresentKeypoint(kp)) continue;
+      const auto e = OpenCVModel::NewtonStep(params, ud[k], vd[k], u[k], v[k]);
+      if (e.fu * e.fu + e.fv * e.fv < kTolerance2 && e.det > 0.0) {
+        out[3 * j] = u[k];
+        out[3 * j + 1] = v[k];
+        out[3 * j + 2] = kp[2];
+      } else if (!UndistortView<OpenCVModel>(params, kp, out + 3 * j)) {
+        ++failures;
       }
-      double fu;
-      double fv;
-      double det;
-      double du;
-      double dv;
-      OpenCVModel::NewtonStep(params, ud[k], vd[k], u[k], v[k], &fu, &fv, &det, &du, &dv);
-      double normalised[2] = {u[k], v[k]};
-      if (!(fu * fu + fv * fv < kTolerance2 && det > 0.0)) {
-        const double img_point[2] = {kp[0], kp[1]};
-        const UndistortStatus status = ModelCamFromImg<OpenCVModel>(params, img_point, normalised);
-        if (!status.converged || !std::isfinite(normalised[0]) || !std::isfinite(normalised[1])) {
-          ++failures;
-          continue;
-        }
-      }
-      out[3 * j] = normalised[0];
-      out[3 * j + 1] = normalised[1];
-      out[3 * j + 2] = kp[2];
     }
   }
   return failures;
