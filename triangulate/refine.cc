@@ -204,22 +204,20 @@ class PointViewsCost : public ceres::CostFunction {
     double* jacobian = jacobians != nullptr ? jacobians[0] : nullptr;
     for (int v = 0; v < num_views_; ++v) {
       const ReprojectionObservation& observation = observations_[v];
+      // r and its Jacobian J from the per-view functor (Jets only when J is asked for).
+      const ReprojectionCost view(&observation);
       double r[2];
       double j[2][3];
       if (jacobian == nullptr) {
-        double img_point[2];
-        if (!ProjectToImage(*observation.camera, point, img_point)) return false;
-        r[0] = observation.weight * (img_point[0] - observation.x);
-        r[1] = observation.weight * (img_point[1] - observation.y);
+        if (!view(point, r)) return false;
       } else {
         using Jet = ceres::Jet<double, 3>;
         const Jet x[3] = {Jet(point[0], 0), Jet(point[1], 1), Jet(point[2], 2)};
-        Jet img_point[2];
-        if (!ProjectToImage(*observation.camera, x, img_point)) return false;
+        Jet residual[2];
+        if (!view(x, residual)) return false;
         for (int i = 0; i < 2; ++i) {
-          const double target = i == 0 ? observation.x : observation.y;
-          r[i] = observation.weight * (img_point[i].a - target);
-          for (int k = 0; k < 3; ++k) j[i][k] = observation.weight * img_point[i].v[k];
+          r[i] = residual[i].a;
+          for (int k = 0; k < 3; ++k) j[i][k] = residual[i].v[k];
         }
       }
       double scale = 1.0;
@@ -878,8 +876,8 @@ void RefineWindow(const RefineContext& context,
     }
   }
 
-  // Problem. Cost functions: one per observation (owned here), one shared smoothness and one
-  // shared bone functor (they carry only the weight).
+  // Problem. Cost functions: one per point with all its views (owned here), one shared
+  // smoothness and one shared bone functor (they carry only the weight).
   ceres::Problem problem(ProblemOptions());
   std::vector<std::unique_ptr<ceres::CostFunction>> point_costs(num_points);
   const std::unique_ptr<ceres::CostFunction> smoothness_cost(

@@ -89,7 +89,7 @@ struct RefineSummary {
   int64_t num_points = 0;         // (frame, joint) refined
   int64_t num_too_few_views = 0;  // valid joints kept at the initial value (< 2 used views;
                                   // sequence: and no smoothness term to hold them)
-  int64_t num_residuals = 0;      // reprojection residual blocks
+  int64_t num_residuals = 0;      // reprojection terms (used views of refined points)
   int64_t num_failed = 0;         // points whose solve failed (kept at the initial value)
   int64_t num_problems = 0;       // Ceres problems solved (points or windows)
   int64_t num_iterations = 0;     // summed over problems
