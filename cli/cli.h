@@ -267,6 +267,7 @@ struct DetectOptions {
   double person_min_score = 0.2;  // mean joint score below which a camera-frame has no person
   double box_padding = 0.15;      // crop = keypoint box grown by this fraction of its larger side
   int mc_dropout = 0;             // T MC-dropout passes (writes OUT-stem.variance.npy)
+  bool flip_test = false;         // average with the mirrored crops
   bool refine_first = true;       // without a previous box: full frame, then a second pass
   bool track_3d = true;           // with --rig: lost cameras get a box from the other views' 3D
   bool quiet = false;

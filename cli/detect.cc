@@ -84,6 +84,7 @@ DetectSummary RunDetect(const DetectOptions& o, std::ostream& out, std::ostream&
   detector_options.batch_size = o.batch_size;
   detector_options.num_threads = o.threads;
   detector_options.mc_dropout_passes = o.mc_dropout;
+  detector_options.flip_test = o.flip_test;
   detector_options.decode.decoder = *decoder;
   std::unique_ptr<KeypointDetector> detector = KeypointDetector::Load(o.model, detector_options);
   const ModelInfo& info = detector->info();
@@ -259,6 +260,9 @@ void RegisterDetect(CLI::App& app, Action& action) {
                   "Mean joint score below which a camera-frame has no person");
   cmd->add_option("--box-padding", o->box_padding, "Crop growth around the keypoints (fraction)");
   cmd->add_option("--mc-dropout", o->mc_dropout, "MC-dropout passes (writes .variance.npy)");
+  cmd->add_flag("--flip-test",
+                o->flip_test,
+                "Average with the mirrored crops (left/right swapped; 2x network time)");
   cmd->add_flag_function(
       "--no-track-3d",
       [o](int64_t) { o->track_3d = false; },

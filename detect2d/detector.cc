@@ -5,6 +5,8 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/skeleton.h"
+#include "detect2d/heatmap_decode.h"
 #include "detect2d/model_internal.h"
 #include "detect2d/movenet_decode.h"
 
@@ -35,6 +37,7 @@ struct KeypointDetector::Impl {
   torch::Device device{torch::kCPU};
   bool half = false;
   int heatmap_width = 0, heatmap_height = 0;
+  std::vector<int> flip_permutation;  // when options.flip_test
 };
 
 KeypointDetector::KeypointDetector(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -85,6 +88,17 @@ std::unique_ptr<KeypointDetector> KeypointDetector::Load(const std::string& mode
     } else if (impl->half) {
       impl->model.script->to(torch::kHalf);
     }
+  }
+  if (options.flip_test) {
+    const Skeleton* skeleton = FindSkeleton(info.skeleton);
+    if (!skeleton || skeleton->NumJoints() != info.num_joints) {
+      throw UsageError(model_path +
+                       ": the flip test needs the model's left/right joint pairs, "
+                       "but its skeleton '" +
+                       info.skeleton + "' is not a known skeleton of " +
+                       std::to_string(info.num_joints) + " joints");
+    }
+    impl->flip_permutation = skeleton->FlipPermutation();
   }
   impl->heatmap_width = info.input_width / info.heatmap_stride;
   impl->heatmap_height = info.input_height / info.heatmap_stride;
@@ -166,9 +180,25 @@ std::vector<CropDetection> KeypointDetector::Detect(const std::vector<ImageU8>& 
         }
       }
     }
-    const torch::Tensor heatmaps = (heatmap_sum / passes).contiguous();
+    torch::Tensor heatmaps = (heatmap_sum / passes).contiguous();
+    const bool movenet = info.kind == "movenet";
+    // The flip test's mirrored pass (input column u <-> W - 1 - u).
+    torch::Tensor mirrored_heatmaps, mirrored_center, mirrored_regress, mirrored_offset;
+    if (m.options.flip_test) {
+      const NetOutput mirrored = detect2d_internal::RunModel(m.model, batch.flip({3}));
+      mirrored_heatmaps = mirrored.heatmaps.to(torch::kCPU, torch::kFloat32).contiguous();
+      if (movenet) {
+        mirrored_center = mirrored.center.to(torch::kCPU, torch::kFloat32).contiguous();
+        mirrored_regress = mirrored.regress.to(torch::kCPU, torch::kFloat32).contiguous();
+        mirrored_offset = mirrored.offset.to(torch::kCPU, torch::kFloat32).contiguous();
+      } else {
+        std::vector<float> back =
+            UnflipHeatmaps(mirrored_heatmaps.data_ptr<float>(), B, J, hh, hw, m.flip_permutation);
+        heatmaps = 0.5f * (heatmaps + torch::from_blob(back.data(), heatmaps.sizes()));
+      }
+    }
     torch::Tensor center, regress, offset, features;
-    if (info.kind == "movenet") {
+    if (movenet) {
       center = out.center.to(torch::kCPU, torch::kFloat32).contiguous();
       regress = out.regress.to(torch::kCPU, torch::kFloat32).contiguous();
       offset = out.offset.to(torch::kCPU, torch::kFloat32).contiguous();
@@ -180,12 +210,27 @@ std::vector<CropDetection> KeypointDetector::Detect(const std::vector<ImageU8>& 
       CropDetection& r = results[begin + b];
       r.keypoints.resize(static_cast<size_t>(J) * 3);
       const float* hm = heatmaps[b].data_ptr<float>();
-      if (info.kind == "movenet") {
-        const std::vector<MoveNetKeypoint> kp = DecodeMoveNet(m.model.movenet,
-                                                              hm,
-                                                              center[b].data_ptr<float>(),
-                                                              regress[b].data_ptr<float>(),
-                                                              offset[b].data_ptr<float>());
+      if (movenet) {
+        std::vector<MoveNetKeypoint> kp = DecodeMoveNet(m.model.movenet,
+                                                        hm,
+                                                        center[b].data_ptr<float>(),
+                                                        regress[b].data_ptr<float>(),
+                                                        offset[b].data_ptr<float>());
+        if (m.options.flip_test) {
+          const std::vector<MoveNetKeypoint> km =
+              DecodeMoveNet(m.model.movenet,
+                            mirrored_heatmaps[b].data_ptr<float>(),
+                            mirrored_center[b].data_ptr<float>(),
+                            mirrored_regress[b].data_ptr<float>(),
+                            mirrored_offset[b].data_ptr<float>());
+          // Normalised x' of the mirrored crop is 1 - x here; its joint perm[j] is our j.
+          for (int j = 0; j < J; ++j) {
+            const MoveNetKeypoint& k = km[m.flip_permutation[j]];
+            kp[j].x = 0.5f * (kp[j].x + (1.f - k.x));
+            kp[j].y = 0.5f * (kp[j].y + k.y);
+            kp[j].score = 0.5f * (kp[j].score + k.score);
+          }
+        }
         for (int j = 0; j < J; ++j) {
           r.keypoints[3 * j] = kp[j].x * W - 0.5f;
           r.keypoints[3 * j + 1] = kp[j].y * H - 0.5f;

@@ -21,6 +21,11 @@ struct DetectorOptions {
   int num_threads = 0;         // CPU intra-op threads; 0: all cores
   int batch_size = 16;         // crops per forward pass
   int mc_dropout_passes = 0;   // T > 1: MC-dropout sampling (needs a model with dropout)
+  // Flip test: one more pass on the mirrored crops, mapped back (x <-> W - 1 - x, left <-> right
+  // joints) and averaged with the plain result: heatmaps for heatmap models (as SimpleBaseline
+  // and HRNet report), decoded keypoints for MoveNet (its centre/offset maps do not mirror).
+  // The 2D variance still comes from the unmirrored passes only.
+  bool flip_test = false;
   HeatmapDecodeOptions decode;
   bool keep_heatmaps = false;
   bool keep_features = false;

@@ -60,8 +60,6 @@ HeatmapPeak DecodeHeatmap(const float* heatmap,
                           int width,
                           const HeatmapDecodeOptions& options = {});
 
-// DecodeHeatmap for each of the num_joints maps of heatmaps; out has num_joints entries.
-// num_joints = 0 is allowed (pointers may then be null).
 // Heatmaps [B][J][h][w] of mirrored inputs mapped back to the unmirrored image (the flip test):
 // mirrored along w (input column u <-> W - 1 - u is heatmap column x <-> w - 1 - x at any stride)
 // and joint j taken from flip_permutation[j] (the mirrored person's left is the image's right).
@@ -73,6 +71,8 @@ std::vector<float> UnflipHeatmaps(const float* heatmaps,
                                   int width,
                                   const std::vector<int>& flip_permutation);
 
+// DecodeHeatmap for each of the num_joints maps of heatmaps; out has num_joints entries.
+// num_joints = 0 is allowed (pointers may then be null).
 void DecodeHeatmaps(const float* heatmaps,
                     int num_joints,
                     int height,

@@ -329,6 +329,7 @@ ReconstructResult RunReconstruct(const ReconstructConfig& config,
     detector_options.batch_size = config.batch_size;
     detector_options.num_threads = config.threads;
     detector_options.mc_dropout_passes = config.mc_dropout;
+    detector_options.flip_test = config.flip_test;
     const std::optional<HeatmapDecoder> decoder = ParseHeatmapDecoder(config.decoder);
     if (!decoder) {
       throw UsageError(ctx + ": decoder '" + config.decoder +

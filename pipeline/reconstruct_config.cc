@@ -121,6 +121,8 @@ const std::vector<KeyEntry>& Entries() {
       RIGPOSE_INT_KEY("batch-size", batch_size, "Crops per forward pass"),
       RIGPOSE_INT_KEY("threads", threads, "CPU threads (0: all cores)"),
       RIGPOSE_INT_KEY("mc-dropout", mc_dropout, "MC-dropout passes (2D variance output)"),
+      RIGPOSE_BOOL_KEY(
+          "flip-test", flip_test, "Detector: average with the mirrored crops (2x network time)"),
       RIGPOSE_DOUBLE_KEY("person-min-score",
                          person_min_score,
                          "Mean joint score below which a camera-frame has no person"),

@@ -27,6 +27,7 @@ struct ReconstructConfig {
   int batch_size = 16, threads = 0, mc_dropout = 0;
   double person_min_score = 0.2, box_padding = 0.15;
   bool track_3d = true;
+  bool flip_test = false;  // one more detector pass on mirrored crops, averaged (2x network time)
   // Triangulation and refinement.
   std::string method = "robust", refine = "sequence", refine_views = "inliers", loss = "huber";
   double min_score = 0.3, max_reproj_error = 15.0, loss_scale = 4.0;

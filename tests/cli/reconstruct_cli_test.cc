@@ -370,6 +370,20 @@ TEST(ReconstructCli, ShippedSyntheticDetectorOnTheDemoCapture) {
   RecordProperty("mpjpe_mm", std::to_string(mpjpe_mm));
   EXPECT_GT(report["valid_share"].get<double>(), 0.95);
   EXPECT_LT(mpjpe_mm, kShippedModelMaxMpjpeMm);
+
+  // The flip test (mirrored crops averaged in): measured 40.9 -> 36.3 mm on this capture.
+  const test::Outcome flipped =
+      Rigpose("reconstruct --rig " + dir + "/capture/rig.yaml --images " + dir +
+              "/capture/images --model " + model + " --reference " + dir +
+              "/capture/gt/subject_00/poses3d.npy --flip-test --quiet --out " + dir + "/flipped");
+  ASSERT_EQ(flipped.exit_code, 0) << flipped.output;
+  const nlohmann::json flipped_report = ReadJsonFile(dir + "/flipped/report.json");
+  EXPECT_TRUE(Contains(flipped_report["config"].get<std::string>(), "\nflip-test: true\n"));
+  EXPECT_TRUE(Contains(report["config"].get<std::string>(), "\nflip-test: false\n"));
+  const double flipped_mm = 1e3 * flipped_report["reference"]["mpjpe_m"].get<double>();
+  RecordProperty("flip_test_mpjpe_mm", std::to_string(flipped_mm));
+  std::printf("flip test: MPJPE %.1f mm (plain %.1f mm)\n", flipped_mm, mpjpe_mm);
+  EXPECT_LT(flipped_mm, mpjpe_mm);
 }
 
 // The acceptance run: Pose2Sim demo videos, MoveNet imported from the shared data, the

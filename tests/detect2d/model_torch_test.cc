@@ -11,7 +11,9 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/skeleton.h"
 #include "detect2d/detector.h"
+#include "detect2d/heatmap_decode.h"
 #include "detect2d/model.h"
 #include "tests/test_util.h"
 
@@ -19,6 +21,36 @@ namespace rigpose {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The image mirrored left-right (column u <-> width - 1 - u).
+std::vector<uint8_t> MirrorColumns(const std::vector<uint8_t>& pixels, int width, int height) {
+  std::vector<uint8_t> out(pixels.size());
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        out[(y * width + x) * 3 + c] = pixels[(y * width + (width - 1 - x)) * 3 + c];
+      }
+    }
+  }
+  return out;
+}
+
+// Flip-test keypoints are mirror-equivariant: the detections on the mirrored crop are the
+// mirrored detections of the crop with left and right joints swapped.
+void ExpectMirrorEquivariant(const CropDetection& a,
+                             const CropDetection& mirrored,
+                             int width,
+                             double tolerance_px,
+                             const std::string& what) {
+  const std::vector<int> perm = GetSkeleton("coco17").FlipPermutation();
+  for (int j = 0; j < 17; ++j) {
+    const float* p = &a.keypoints[3 * j];
+    const float* q = &mirrored.keypoints[3 * perm[j]];
+    EXPECT_NEAR(p[0], width - 1 - q[0], tolerance_px) << what << " joint " << j;
+    EXPECT_NEAR(p[1], q[1], tolerance_px) << what << " joint " << j;
+    EXPECT_NEAR(p[2], q[2], 1e-5) << what << " joint " << j;
+  }
+}
 
 #if !defined(RIGPOSE_DETECT2D_NO_TFJS)
 std::vector<char> ReadBytes(const std::string& path) {
@@ -89,6 +121,37 @@ TEST(MoveNetImport, MatchesGoldenActivations) {
     EXPECT_NEAR((ours[0] + 0.5) / 192.0, keypoints[3 * j + 1], 1e-3) << "joint " << j;
     EXPECT_NEAR(ours[2], keypoints[3 * j + 2], 1e-3) << "joint " << j;
   }
+}
+
+TEST(MoveNetImport, FlipTestAveragesTheMirroredDecode) {
+  RIGPOSE_SKIP_IF_NO_DATA(tfjs, "movenet_singlepose_lightning_tfjs");
+  const std::string model = MoveNetModel();
+  const std::vector<char> raw = ReadBytes(tfjs + "/golden/input_192x192_rgb_uint8.raw");
+  ASSERT_EQ(raw.size(), 192u * 192 * 3);
+  const std::vector<uint8_t> rgb(raw.begin(), raw.end());
+  const std::vector<uint8_t> mirrored_rgb = MirrorColumns(rgb, 192, 192);
+  const ImageU8 image{rgb.data(), 192, 192, 192 * 3, false};
+  const ImageU8 mirrored{mirrored_rgb.data(), 192, 192, 192 * 3, false};
+  DetectorOptions options;
+  auto plain = KeypointDetector::Load(model, options);
+  options.flip_test = true;
+  auto flip = KeypointDetector::Load(model, options);
+  const std::vector<CropDetection> p = plain->Detect({image, mirrored});
+  const std::vector<CropDetection> f = flip->Detect({image, mirrored});
+  // By construction: the mean of the plain decode and the mirrored crop's decode mapped back.
+  const std::vector<int> perm = GetSkeleton("coco17").FlipPermutation();
+  double moved = 0;
+  for (int j = 0; j < 17; ++j) {
+    const float* a = &p[0].keypoints[3 * j];
+    const float* b = &p[1].keypoints[3 * perm[j]];
+    const float* got = &f[0].keypoints[3 * j];
+    EXPECT_NEAR(got[0], 0.5 * (a[0] + (191 - b[0])), 1e-3) << "joint " << j;
+    EXPECT_NEAR(got[1], 0.5 * (a[1] + b[1]), 1e-3) << "joint " << j;
+    EXPECT_NEAR(got[2], 0.5 * (a[2] + b[2]), 1e-5) << "joint " << j;
+    moved += std::abs(got[0] - a[0]) + std::abs(got[1] - a[1]);
+  }
+  EXPECT_GT(moved, 0.0) << "the flip test changed nothing";
+  ExpectMirrorEquivariant(f[0], f[1], 192, 1e-3, "movenet");
 }
 
 TEST(MoveNetImport, BadInput) {
@@ -203,6 +266,39 @@ TEST(Detector, NativeNetsShapesVarianceAndBadCrops) {
   if (!DetectorCudaAvailable()) {
     EXPECT_THROW(KeypointDetector::Load(dir + "/plain.rpm", cuda), UsageError);
   }
+}
+
+TEST(Detector, FlipTestAveragesUnflippedHeatmaps) {
+  const std::string dir = test::ScratchDir("detector_flip");
+  ModelInfo info;
+  info.input_width = 64;
+  info.input_height = 96;
+  CreateNativeModel(dir + "/net.rpm", info, 5);
+  std::vector<uint8_t> pixels(64 * 96 * 3);
+  std::mt19937 rng(2);
+  for (auto& v : pixels) v = static_cast<uint8_t>(rng() & 0xff);
+  const std::vector<uint8_t> mirrored_pixels = MirrorColumns(pixels, 64, 96);
+  const ImageU8 image{pixels.data(), 64, 96, 64 * 3, true};
+  const ImageU8 mirrored{mirrored_pixels.data(), 64, 96, 64 * 3, true};
+  DetectorOptions options;
+  options.keep_heatmaps = true;
+  auto plain = KeypointDetector::Load(dir + "/net.rpm", options);
+  options.flip_test = true;
+  auto flip = KeypointDetector::Load(dir + "/net.rpm", options);
+  const std::vector<CropDetection> p = plain->Detect({image, mirrored});
+  const std::vector<CropDetection> f = flip->Detect({image, mirrored});
+  const std::vector<int> perm = GetSkeleton("coco17").FlipPermutation();
+  const std::vector<float> back = UnflipHeatmaps(p[1].heatmaps.data(), 1, 17, 24, 16, perm);
+  ASSERT_EQ(f[0].heatmaps.size(), back.size());
+  double max_error = 0, max_change = 0;
+  for (size_t k = 0; k < back.size(); ++k) {
+    const double expected = 0.5 * (p[0].heatmaps[k] + back[k]);
+    max_error = std::max(max_error, std::abs(f[0].heatmaps[k] - expected));
+    max_change = std::max(max_change, std::abs(double{f[0].heatmaps[k]} - p[0].heatmaps[k]));
+  }
+  EXPECT_LE(max_error, 1e-5);
+  EXPECT_GT(max_change, 1e-4) << "the flip test changed nothing";
+  ExpectMirrorEquivariant(f[0], f[1], 64, 1e-3, "simplebaseline");
 }
 
 // Scripts a model with Debian's python3-torch. Returns false when that Python is unavailable.
