@@ -38,6 +38,7 @@ double MeanFinite(std::initializer_list<double> values) {
 const std::vector<std::string> kComponents = {"fused",
                                               "geometry",
                                               "bayesian",
+                                              "confidence",
                                               "residual",
                                               "outlier_share",
                                               "loo_spread",
@@ -78,15 +79,24 @@ std::vector<std::string> SelectOptions::Check() const {
   if (unit != "frames" && unit != "views") {
     problems.push_back("unit '" + unit + "' must be frames or views");
   }
-  if (suppress_frames < 0) problems.push_back("suppress_frames must be >= 0");
+  if (suppress_frames < 0 && suppress_frames != kStrategyDefault) {
+    problems.push_back("suppress_frames must be >= 0");
+  }
   if (!(candidate_factor >= 1)) problems.push_back("candidate_factor must be >= 1");
-  if (!(geometry_weight >= 0 && bayesian_weight >= 0 && geometry_weight + bayesian_weight > 0)) {
-    problems.push_back("geometry_weight and bayesian_weight must be >= 0, not both 0");
+  if (!(geometry_weight >= 0 && bayesian_weight >= 0 && confidence_weight >= 0 &&
+        geometry_weight + bayesian_weight + confidence_weight > 0)) {
+    problems.push_back(
+        "geometry_weight, bayesian_weight and confidence_weight must be >= 0, not all 0");
   }
   if (!(anipose_noise >= 0)) problems.push_back("anipose_noise must be >= 0");
   if (!(diversity_weight >= 0)) problems.push_back("diversity_weight must be >= 0");
   if (!(diversity_scale > 0)) problems.push_back("diversity_scale must be > 0");
   return problems;
+}
+
+int SelectOptions::SuppressFrames() const {
+  if (suppress_frames != kStrategyDefault) return suppress_frames;
+  return strategy == "anipose-bad" ? 10 : 2;
 }
 
 std::vector<double> PercentileRanks(const std::vector<float>& values) {
@@ -197,22 +207,26 @@ Selection SelectFrames(const PoolScores& pool, const SelectOptions& options) {
   const std::vector<float> frame_entropy = frame_mean_of_views(pool.view_entropy);
   const std::vector<float> frame_aleatoric = frame_mean_of_views(pool.view_aleatoric);
   const std::vector<float> frame_loss = frame_mean_of_views(pool.view_predicted_loss);
-  std::vector<double> geometry(F, kNaN), bayesian(F, kNaN), fused(F, kNaN);
+  std::vector<double> geometry(F, kNaN), bayesian(F, kNaN), confidence(F, kNaN), fused(F, kNaN);
   if (geo) {
     const auto residual = PercentileRanks(geo->frame_residual);
     const auto outliers = PercentileRanks(geo->frame_outlier_share);
     const auto loo = PercentileRanks(geo->frame_loo_spread);
     const auto bayes = PercentileRanks(geo->frame_bayes);
+    const auto doubt = PercentileRanks(geo->frame_low_confidence);
     const bool have_bayes = !geo->bayes_std.empty();
-    const double wg = options.geometry_weight, wb = have_bayes ? options.bayesian_weight : 0.0;
+    const double wg = options.geometry_weight, wb = have_bayes ? options.bayesian_weight : 0.0,
+                 wc = options.confidence_weight;
     for (int f = 0; f < F; ++f) {
       geometry[f] = MeanFinite({residual[f], outliers[f], loo[f]});
       bayesian[f] = bayes[f];
-      if (wg + wb > 0) {
+      confidence[f] = doubt[f];
+      if (wg + wb + wc > 0) {
         const double g = std::isfinite(geometry[f]) ? geometry[f] : 0.0;
         const double b = std::isfinite(bayesian[f]) ? bayesian[f] : 0.0;
+        const double c = std::isfinite(confidence[f]) ? confidence[f] : 0.0;
         fused[f] = std::isfinite(geometry[f]) || std::isfinite(bayesian[f])
-                       ? (wg * g + wb * b) / (wg + wb)
+                       ? (wg * g + wb * b + wc * c) / (wg + wb + wc)
                        : kNaN;
       }
     }
@@ -279,10 +293,9 @@ Selection SelectFrames(const PoolScores& pool, const SelectOptions& options) {
     });
     return frames;
   };
+  const int suppress_frames = options.SuppressFrames();
   const auto suppress = [&](std::vector<uint8_t>& blocked, int f) {
-    for (int g = std::max(0, f - options.suppress_frames);
-         g <= std::min(F - 1, f + options.suppress_frames);
-         ++g) {
+    for (int g = std::max(0, f - suppress_frames); g <= std::min(F - 1, f + suppress_frames); ++g) {
       blocked[g] = 1;
     }
   };
@@ -478,6 +491,7 @@ Selection SelectFrames(const PoolScores& pool, const SelectOptions& options) {
     row.components = {fused[f],
                       geometry[f],
                       bayesian[f],
+                      confidence[f],
                       geo ? g(geo->frame_residual) : kNaN,
                       geo ? g(geo->frame_outlier_share) : kNaN,
                       geo ? g(geo->frame_loo_spread) : kNaN,

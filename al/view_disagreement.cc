@@ -109,6 +109,7 @@ ViewDisagreement ComputeViewDisagreement(const std::vector<Camera>& cameras,
   out.frame_loo_spread.assign(F, kNaN);
   out.frame_bayes.assign(F, kNaN);
   out.frame_reproj_px.assign(F, kNaN);
+  out.frame_low_confidence.assign(F, kNaN);
   out.view_disagreement.assign(static_cast<size_t>(F) * C, kNaN);
   out.view_uncertainty.assign(static_cast<size_t>(F) * C, kNaN);
 
@@ -279,6 +280,13 @@ ViewDisagreement ComputeViewDisagreement(const std::vector<Camera>& cameras,
       out.frame_loo_spread[f] = frame_loo.Get();
       out.frame_bayes[f] = frame_bayes.Get();
       out.frame_reproj_px[f] = frame_px.Get();
+      MeanOf confidence;
+      for (int c = 0; c < C; ++c) {
+        for (int j = 0; j < J; ++j) {
+          if (keypoints.IsPresent(f, c, j)) confidence.Add(keypoints.score(f, c, j));
+        }
+      }
+      if (confidence.count()) out.frame_low_confidence[f] = 1.f - confidence.Get();
     }
   });
   return out;

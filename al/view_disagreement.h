@@ -64,6 +64,9 @@ struct ViewDisagreement {
   std::vector<float> frame_loo_spread;     // mean over joints of the RMS over views of loo
   std::vector<float> frame_bayes;          // mean over valid joints of bayes_std
   std::vector<float> frame_reproj_px;      // mean reprojection error in px (Anipose's `bad`)
+  // 1 - the mean detector score of the frame's present keypoints, every view (least confidence:
+  // the detector's own doubt, from the forward pass that made the keypoints).
+  std::vector<float> frame_low_confidence;
   // View aggregates [F][C] (NaN for a view without a keypoint).
   std::vector<float> view_disagreement;  // mean over joints of residual (+ loo_shift)
   std::vector<float> view_uncertainty;   // mean over joints of view_std2d

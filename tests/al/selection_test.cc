@@ -2,6 +2,7 @@
 // Active-learning scores and selection (al/): multi-view disagreement and its Bayesian
 // propagation on a synthetic rig, the classic single-view scores, the selection strategies and
 // the selection file.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -345,6 +346,73 @@ TEST(SelectFrames, MultiviewFindsTheWrongViewsWithSuppression) {
       EXPECT_GT(std::abs(many.rows[a].frame - many.rows[b].frame), 4);
     }
   }
+}
+
+TEST(SelectFrames, MultiviewFusesTheDetectorsLowConfidence) {
+  TestPool p = MakePool();
+  // Frame 60: every view consistent, but the detector unsure (score 0.4 instead of 0.9).
+  for (int c = 0; c < 4; ++c) {
+    for (int j = 0; j < kJoints; ++j) {
+      if (!p.keypoints.IsPresent(60, c, j)) continue;
+      p.keypoints.Set(60, c, j, p.keypoints.x(60, c, j), p.keypoints.y(60, c, j), 0.4f);
+    }
+  }
+  p.geometry = ComputeViewDisagreement(p.cameras, p.keypoints, {});
+  ASSERT_EQ(p.geometry.frame_low_confidence.size(), 120u);
+  EXPECT_NEAR(p.geometry.frame_low_confidence[60], 0.6, 1e-6);
+  EXPECT_NEAR(p.geometry.frame_low_confidence[59], 0.1, 1e-6);
+  // Its geometry is unremarkable: the wrong views lead the geometry ranking.
+  EXPECT_LT(p.geometry.frame_residual[60], 0.5 * p.geometry.frame_residual[90]);
+
+  SelectOptions options;
+  options.budget = 1;
+  options.geometry_weight = 0;  // confidence alone
+  Selection s = SelectFrames(p.pool, options);
+  ASSERT_EQ(s.rows.size(), 1u);
+  EXPECT_EQ(s.rows[0].frame, 60);
+  // The breakdown names the part: frame 60 holds the top percentile of low confidence.
+  const std::vector<std::string>& names = s.component_names;
+  const size_t k = std::find(names.begin(), names.end(), "confidence") - names.begin();
+  ASSERT_LT(k, names.size());
+  EXPECT_GT(s.rows[0].components[k], 0.99);
+
+  // Off: the geometry alone never reaches frame 60 within the four wrong frames' budget.
+  options.geometry_weight = 0.5;
+  options.confidence_weight = 0;
+  options.suppress_frames = 0;
+  options.budget = 4;
+  s = SelectFrames(p.pool, options);
+  for (const SelectionRow& row : s.rows) EXPECT_NE(row.frame, 60);
+  // Default fusion: the unsure frame is among the picks beside the wrong views.
+  options.confidence_weight = SelectOptions().confidence_weight;
+  options.budget = 5;
+  s = SelectFrames(p.pool, options);
+  bool has_60 = false, has_90 = false;
+  for (const SelectionRow& row : s.rows) {
+    has_60 |= row.frame == 60;
+    has_90 |= row.frame == 90;
+  }
+  EXPECT_TRUE(has_60);
+  EXPECT_TRUE(has_90);
+}
+
+TEST(SelectOptions, SuppressionDefaultsPerStrategy) {
+  SelectOptions options;
+  options.budget = 1;
+  EXPECT_EQ(options.suppress_frames, SelectOptions::kStrategyDefault);
+  EXPECT_EQ(options.SuppressFrames(), 2);  // multiview family
+  options.strategy = "geometry";
+  EXPECT_EQ(options.SuppressFrames(), 2);
+  options.strategy = "anipose-bad";
+  EXPECT_EQ(options.SuppressFrames(), 10);  // Anipose's own window
+  options.suppress_frames = 0;
+  EXPECT_EQ(options.SuppressFrames(), 0);
+  EXPECT_TRUE(options.Check().empty());
+  options.suppress_frames = -2;
+  EXPECT_FALSE(options.Check().empty());
+  options.suppress_frames = 3;
+  options.geometry_weight = options.bayesian_weight = options.confidence_weight = 0;
+  EXPECT_FALSE(options.Check().empty());
 }
 
 TEST(SelectFrames, LabelledFramesAreNeverPickedAndRandomIsSeeded) {
