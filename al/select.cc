@@ -79,9 +79,7 @@ std::vector<std::string> SelectOptions::Check() const {
   if (unit != "frames" && unit != "views") {
     problems.push_back("unit '" + unit + "' must be frames or views");
   }
-  if (suppress_frames < 0 && suppress_frames != kStrategyDefault) {
-    problems.push_back("suppress_frames must be >= 0");
-  }
+  if (suppress_frames < 0) problems.push_back("suppress_frames must be >= 0");
   if (!(candidate_factor >= 1)) problems.push_back("candidate_factor must be >= 1");
   if (!(geometry_weight >= 0 && bayesian_weight >= 0 && confidence_weight >= 0 &&
         geometry_weight + bayesian_weight + confidence_weight > 0)) {
@@ -92,11 +90,6 @@ std::vector<std::string> SelectOptions::Check() const {
   if (!(diversity_weight >= 0)) problems.push_back("diversity_weight must be >= 0");
   if (!(diversity_scale > 0)) problems.push_back("diversity_scale must be > 0");
   return problems;
-}
-
-int SelectOptions::SuppressFrames() const {
-  if (suppress_frames != kStrategyDefault) return suppress_frames;
-  return strategy == "anipose-bad" ? 10 : 2;
 }
 
 std::vector<double> PercentileRanks(const std::vector<float>& values) {
@@ -293,7 +286,7 @@ Selection SelectFrames(const PoolScores& pool, const SelectOptions& options) {
     });
     return frames;
   };
-  const int suppress_frames = options.SuppressFrames();
+  const int suppress_frames = options.suppress_frames;
   const auto suppress = [&](std::vector<uint8_t>& blocked, int f) {
     for (int g = std::max(0, f - suppress_frames); g <= std::min(F - 1, f + suppress_frames); ++g) {
       blocked[g] = 1;

@@ -10,17 +10,18 @@
 //                        residual, outlier share and leave-one-out spread
 //                        (al/view_disagreement.h), bayesian = percentile of the propagated 3D
 //                        std (w_b = 0 without detector variance), confidence = percentile of
-//                        the detector's low confidence (1 - mean keypoint score); then
+//                        the detector's low confidence (1 - mean keypoint score; w_c = 0 by
+//                        default); then
 //                        diversity among the top candidate_factor x budget frames: each pick
 //                        maximises fused - diversity_weight x similarity of its normalised 3D
 //                        pose to the labelled and already picked poses (a soft k-center), and
-//                        no two picks lie within +-suppress_frames (default 2).
+//                        no two picks lie within +-suppress_frames.
 //   geometry, bayesian   one part of the above, same diversity step.
 //   random               uniform, seeded.
 //   anipose-bad          Anipose's `extract-frames --mode bad`: the mean reprojection error of
 //                        the frame's keypoints (px, w.r.t. the triangulated 3D) plus Gaussian
 //                        noise (std: anipose_noise x the pool's median score), picked greedily
-//                        with +-suppress_frames suppression (default 10, as Anipose).
+//                        with +-suppress_frames suppression.
 //   vl4pose              highest 3D bone-length negative log-likelihood (al/single_view.h).
 //   multi-peak-entropy   per view; frame = mean over its views.       (single-view classics:
 //   aleatoric            mean log-variance of the aleatoric head.      ranked per view when the
@@ -69,11 +70,8 @@ struct PoolScores {
 struct SelectOptions {
   std::string strategy = "multiview";
   int budget = 0;
-  std::string unit = "frames";  // frames | views
-  // +-frames around a pick (multiview family, anipose-bad); kStrategyDefault: 10 for
-  // anipose-bad (Anipose's own), 2 for the multiview family (docs/ACTIVE_LEARNING.md).
-  static constexpr int kStrategyDefault = -1;
-  int suppress_frames = kStrategyDefault;
+  std::string unit = "frames";   // frames | views
+  int suppress_frames = 10;      // +-frames around a pick (multiview family, anipose-bad)
   double candidate_factor = 10;  // diversity among the top factor x budget frames
   // Diversity (multiview family): a pick maximises score - diversity_weight x similarity, the
   // similarity exp(-d^2 / (2 rho^2)) to the nearest labelled or picked pose, rho =
@@ -82,12 +80,12 @@ struct SelectOptions {
   double diversity_scale = 0.5;
   double geometry_weight = 0.5;
   double bayesian_weight = 0.5;
-  double confidence_weight = 0.5;  // multiview: the detector's low confidence
+  // multiview: the detector's low confidence (0: off; docs/ACTIVE_LEARNING.md for why it is
+  // not in the default).
+  double confidence_weight = 0.0;
   double anipose_noise = 0.1;
   uint64_t seed = 1;
   std::vector<std::string> Check() const;
-  // suppress_frames with kStrategyDefault resolved for `strategy`.
-  int SuppressFrames() const;
 };
 
 // InputError for a budget larger than the pool (frames, or available views, not yet labelled),

@@ -330,15 +330,14 @@ void RegisterSelect(CLI::App& app, Action& action) {
   cmd->add_option("--mc-passes", o->mc_passes, "MC-dropout passes for the 2D variance (0: off)");
   cmd->add_option("--threshold", o->threshold_px, "Robust triangulation inlier threshold, px");
   cmd->add_option("--min-score", o->min_score, "2D keypoints used at or above this score");
-  cmd->add_option("--suppress",
-                  o->suppress_frames,
-                  "No two picks within +-N frames (default: 2, anipose-bad 10)");
+  cmd->add_option("--suppress", o->suppress_frames, "No two picks within +-N frames");
   cmd->add_option("--diversity-weight",
                   o->diversity_weight,
                   "multiview: penalty weight of a pick's similarity to labelled/picked poses");
-  cmd->add_option("--confidence-weight",
-                  o->confidence_weight,
-                  "multiview: weight of the detector's low confidence in the fusion (0: off)");
+  cmd->add_option(
+      "--confidence-weight",
+      o->confidence_weight,
+      "multiview: weight of the detector's low confidence in the fusion (default 0: off)");
   cmd->add_option("--seed", o->seed, "Seed (random, anipose-bad noise)");
   cmd->add_option("--threads", o->threads, "Threads (0: all cores)");
   cmd->add_option("--out", o->out, "Selection CSV")->required();

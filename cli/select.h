@@ -19,7 +19,6 @@
 #include <string>
 #include <vector>
 
-#include "al/select.h"
 #include "al/selection_file.h"
 #include "cli/cli.h"
 
@@ -44,9 +43,9 @@ struct SelectCliOptions {
   int mc_passes = 0;
   double threshold_px = 15;  // robust triangulation inlier threshold
   double min_score = 0.3;
-  int suppress_frames = SelectOptions::kStrategyDefault;  // 10 anipose-bad, 2 multiview family
+  int suppress_frames = 10;
   double diversity_weight = 0.5;   // multiview family: weight of the pose similarity penalty
-  double confidence_weight = 0.5;  // multiview: weight of the detector's low confidence
+  double confidence_weight = 0.0;  // multiview: weight of the detector's low confidence
   uint64_t seed = 1;
   int threads = 0;
   std::string out;

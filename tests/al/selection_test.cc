@@ -365,8 +365,10 @@ TEST(SelectFrames, MultiviewFusesTheDetectorsLowConfidence) {
   EXPECT_LT(p.geometry.frame_residual[60], 0.5 * p.geometry.frame_residual[90]);
 
   SelectOptions options;
+  EXPECT_EQ(options.confidence_weight, 0.0);  // off by default (docs/ACTIVE_LEARNING.md)
   options.budget = 1;
   options.geometry_weight = 0;  // confidence alone
+  options.confidence_weight = 0.5;
   Selection s = SelectFrames(p.pool, options);
   ASSERT_EQ(s.rows.size(), 1u);
   EXPECT_EQ(s.rows[0].frame, 60);
@@ -383,8 +385,8 @@ TEST(SelectFrames, MultiviewFusesTheDetectorsLowConfidence) {
   options.budget = 4;
   s = SelectFrames(p.pool, options);
   for (const SelectionRow& row : s.rows) EXPECT_NE(row.frame, 60);
-  // Default fusion: the unsure frame is among the picks beside the wrong views.
-  options.confidence_weight = SelectOptions().confidence_weight;
+  // Fused with equal weights: the unsure frame is among the picks beside the wrong views.
+  options.confidence_weight = 0.5;
   options.budget = 5;
   s = SelectFrames(p.pool, options);
   bool has_60 = false, has_90 = false;
@@ -394,24 +396,9 @@ TEST(SelectFrames, MultiviewFusesTheDetectorsLowConfidence) {
   }
   EXPECT_TRUE(has_60);
   EXPECT_TRUE(has_90);
-}
-
-TEST(SelectOptions, SuppressionDefaultsPerStrategy) {
-  SelectOptions options;
-  options.budget = 1;
-  EXPECT_EQ(options.suppress_frames, SelectOptions::kStrategyDefault);
-  EXPECT_EQ(options.SuppressFrames(), 2);  // multiview family
-  options.strategy = "geometry";
-  EXPECT_EQ(options.SuppressFrames(), 2);
-  options.strategy = "anipose-bad";
-  EXPECT_EQ(options.SuppressFrames(), 10);  // Anipose's own window
-  options.suppress_frames = 0;
-  EXPECT_EQ(options.SuppressFrames(), 0);
-  EXPECT_TRUE(options.Check().empty());
-  options.suppress_frames = -2;
-  EXPECT_FALSE(options.Check().empty());
-  options.suppress_frames = 3;
   options.geometry_weight = options.bayesian_weight = options.confidence_weight = 0;
+  EXPECT_FALSE(options.Check().empty());
+  options.confidence_weight = -1;
   EXPECT_FALSE(options.Check().empty());
 }
 
