@@ -286,9 +286,10 @@ Selection SelectFrames(const PoolScores& pool, const SelectOptions& options) {
     });
     return frames;
   };
-  const int suppress_frames = options.suppress_frames;
   const auto suppress = [&](std::vector<uint8_t>& blocked, int f) {
-    for (int g = std::max(0, f - suppress_frames); g <= std::min(F - 1, f + suppress_frames); ++g) {
+    for (int g = std::max(0, f - options.suppress_frames);
+         g <= std::min(F - 1, f + options.suppress_frames);
+         ++g) {
       blocked[g] = 1;
     }
   };

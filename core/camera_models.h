@@ -78,14 +78,21 @@ struct OpenCVModel {
     return T(1) + *r2 * (params[4] + *r2 * (params[5] + *r2 * params[8]));
   }
 
+  // Distort with r² and the radial factor already known (Radial above).
   template <typename T>
-  RIGPOSE_HD static void Distort(const T* params, const T& u, const T& v, T* ud, T* vd) {
+  RIGPOSE_HD static void DistortWith(
+      const T* params, const T& u, const T& v, const T& r2, const T& radial, T* ud, T* vd) {
     const T& p1 = params[6];
     const T& p2 = params[7];
-    T r2;
-    const T radial = Radial(params, u, v, &r2);
     *ud = u * radial + T(2) * p1 * u * v + p2 * (r2 + T(2) * u * u);
     *vd = v * radial + p1 * (r2 + T(2) * v * v) + T(2) * p2 * u * v;
+  }
+
+  template <typename T>
+  RIGPOSE_HD static void Distort(const T* params, const T& u, const T& v, T* ud, T* vd) {
+    T r2;
+    const T radial = Radial(params, u, v, &r2);
+    DistortWith(params, u, v, r2, radial, ud, vd);
   }
 
   // One Newton evaluation at (u, v) for distort(u, v) = (ud, vd).
@@ -100,13 +107,13 @@ struct OpenCVModel {
   RIGPOSE_HD static NewtonEvaluation<T> NewtonStep(
       const T* params, const T& ud, const T& vd, const T& u, const T& v) {
     NewtonEvaluation<T> e;
-    Distort(params, u, v, &e.fu, &e.fv);
+    T r2;
+    const T radial = Radial(params, u, v, &r2);
+    DistortWith(params, u, v, r2, radial, &e.fu, &e.fv);
     e.fu -= ud;
     e.fv -= vd;
     const T& p1 = params[6];
     const T& p2 = params[7];
-    T r2;
-    const T radial = Radial(params, u, v, &r2);
     const T dradial = params[4] + r2 * (T(2) * params[5] + T(3) * params[8] * r2);  // d/d r2
     const T j00 = radial + T(2) * u * u * dradial + T(2) * p1 * v + T(6) * p2 * u;
     const T j01 = T(2) * u * v * dradial + T(2) * p1 * u + T(2) * p2 * v;
