@@ -9,8 +9,8 @@
 #include <Eigen/Dense>
 
 #include "core/error.h"
+#include "core/parallel_for.h"
 #include "triangulate/dlt.h"
-#include "triangulate/parallel_for.h"
 
 namespace rigpose {
 namespace {

@@ -8,12 +8,15 @@
 //   detect_bench --model FILE | --arch hrnet-w32 [--save-model FILE] [--device cpu|cuda]
 //                [--fp16 0|1] [--channels-last 0|1] [--batch 32] [--iters 20] [--warmup 3]
 //                [--threads 0] [--dump-heatmaps OUT.bin] [--dump-crops 4]
+//                [--dropout P --mc-dropout T]
 //
 // --arch creates a fresh native model (seed 1) in a temporary file, or in --save-model FILE
 // (kept, so a second program can load the same weights). --dump-heatmaps runs --dump-crops
 // deterministic crops with keep_heatmaps and writes their heatmaps as raw float32
 // [crops][J][H/stride][W/stride] (little-endian); crop b, pixel (x, y), byte c of the BGR triple
-// is (x * 7 + y * 13 + c * 29 + b * 31) % 256.
+// is (x * 7 + y * 13 + c * 29 + b * 31) % 256. --mc-dropout T times Detect with T stochastic
+// passes per crop (DetectorOptions::mc_dropout_passes, the Bayesian score of `rigpose select`;
+// needs a net with dropout: --dropout P with --arch): crops/s is then crops scored per second.
 // Output: a human-readable summary, then one line of JSON starting with {"bench": "detect".
 // Exit codes: 0 ok, 1 runtime error, 2 bad usage.
 #include <unistd.h>
@@ -54,12 +57,15 @@ struct BenchOptions {
   int threads = 0;
   std::string dump_heatmaps;
   int dump_crops = 4;
+  double dropout = 0;  // --arch only: the fresh net's MC-dropout probability
+  int mc_dropout = 0;  // T >= 2: T stochastic passes per crop (active learning's scoring)
 };
 
 constexpr const char* kUsage =
     "usage: detect_bench --model FILE | --arch ARCH [--save-model FILE] [--device cpu|cuda[:N]]\n"
     "                    [--fp16 0|1] [--channels-last 0|1] [--batch N] [--iters N]\n"
     "                    [--warmup N] [--threads N] [--dump-heatmaps OUT.bin] [--dump-crops N]\n"
+    "                    [--dropout P --mc-dropout T]\n"
     "  ARCH: simplebaseline-r18 | simplebaseline-r50 | simplebaseline-mini | hrnet-w32 (fresh "
     "weights, seed 1)\n";
 
@@ -113,6 +119,14 @@ BenchOptions ParseArgs(int argc, char** argv) {
       o.dump_heatmaps = value;
     } else if (flag == "--dump-crops") {
       o.dump_crops = ParseInt(flag, value);
+    } else if (flag == "--dropout") {
+      try {
+        o.dropout = std::stod(value);
+      } catch (const std::exception&) {
+        throw UsageError(flag + ": expected a number, got '" + value + "'");
+      }
+    } else if (flag == "--mc-dropout") {
+      o.mc_dropout = ParseInt(flag, value);
     } else {
       throw UsageError("unknown flag '" + flag + "'");
     }
@@ -125,6 +139,9 @@ BenchOptions ParseArgs(int argc, char** argv) {
   if (o.warmup < 0) problems.push_back("--warmup must be >= 0");
   if (o.threads < 0) problems.push_back("--threads must be >= 0");
   if (o.dump_crops < 1) problems.push_back("--dump-crops must be >= 1");
+  if (!(o.dropout >= 0 && o.dropout < 1)) problems.push_back("--dropout must be in [0, 1)");
+  if (o.dropout > 0 && o.arch.empty()) problems.push_back("--dropout needs --arch");
+  if (o.mc_dropout < 0 || o.mc_dropout == 1) problems.push_back("--mc-dropout must be 0 or >= 2");
   if (!problems.empty()) throw UsageError(FormatProblems("detect_bench", problems));
   return o;
 }
@@ -196,6 +213,7 @@ int Run(const BenchOptions& o) {
     ModelInfo info;
     info.arch = o.arch;
     info.source = "detect_bench: fresh weights, seed 1";
+    info.dropout = o.dropout;
     if (o.save_model.empty()) {
       temp_model = (fs::temp_directory_path() /
                     ("detect_bench_" + std::to_string(::getpid()) + "_" + o.arch + ".rpm"))
@@ -218,6 +236,7 @@ int Run(const BenchOptions& o) {
   options.channels_last = o.channels_last;
   options.batch_size = o.batch;
   options.num_threads = o.threads;
+  options.mc_dropout_passes = o.mc_dropout;
   const auto load_start = std::chrono::steady_clock::now();
   auto detector = KeypointDetector::Load(model_path, options);
   const double load_s =
@@ -231,22 +250,25 @@ int Run(const BenchOptions& o) {
   const bool half = on_cuda && o.fp16;
   const std::string layout = on_cuda ? (o.channels_last ? ", channels_last" : "")
                                      : ", " + std::to_string(threads) + " threads";
-  std::printf("detect_bench: %s (%s), %dx%d input, %d joints, device %s, %s, batch %d%s\n",
-              info.arch.c_str(),
-              model_path.c_str(),
-              W,
-              H,
-              info.num_joints,
-              detector->device().c_str(),
-              half ? "fp16" : "fp32",
-              o.batch,
-              layout.c_str());
+  std::printf(
+      "detect_bench: %s (%s), %dx%d input, %d joints, device %s, %s, batch %d%s%s\n",
+      info.arch.c_str(),
+      model_path.c_str(),
+      W,
+      H,
+      info.num_joints,
+      detector->device().c_str(),
+      half ? "fp16" : "fp32",
+      o.batch,
+      layout.c_str(),
+      o.mc_dropout > 1 ? (", MC dropout " + std::to_string(o.mc_dropout) + " passes").c_str() : "");
 
   // Equivalence input first (so the dump exists even if timing is interrupted).
   float heatmap_max_abs = 0;
   if (!o.dump_heatmaps.empty()) {
     DetectorOptions dump_options = options;
     dump_options.keep_heatmaps = true;
+    dump_options.mc_dropout_passes = 0;  // deterministic heatmaps for the equivalence check
     auto dumper = KeypointDetector::Load(model_path, dump_options);
     const CropBatch pattern = PatternCrops(o.dump_crops, W, H);
     const std::vector<CropDetection> detections = dumper->Detect(pattern.images);
@@ -305,6 +327,7 @@ int Run(const BenchOptions& o) {
   json << "{\"bench\": \"detect\", \"arch\": " << JsonString(info.arch)
        << ", \"device\": " << JsonString(detector->device())
        << ", \"dtype\": " << JsonString(half ? "fp16" : "fp32")
+       << ", \"mc_dropout\": " << o.mc_dropout << ", \"dropout\": " << info.dropout
        << ", \"channels_last\": " << (on_cuda && o.channels_last ? "true" : "false")
        << ", \"threads\": " << (on_cuda ? 0 : threads) << ", \"batch\": " << o.batch
        << ", \"iters\": " << o.iters << ", \"warmup\": " << o.warmup << ", \"input_width\": " << W

@@ -2,9 +2,11 @@
 #include "detect2d/detector.h"
 
 #include <algorithm>
+#include <cstring>
 #include <thread>
 
 #include "core/error.h"
+#include "core/parallel_for.h"
 #include "core/skeleton.h"
 #include "detect2d/heatmap_decode.h"
 #include "detect2d/model_internal.h"
@@ -30,6 +32,21 @@ std::vector<std::string> DetectorOptions::Check() const {
 }
 
 bool DetectorCudaAvailable() { return torch::cuda::is_available(); }
+
+namespace {
+
+// A device tensor as a contiguous float32 host tensor. From CUDA through page-locked memory (the
+// caching host allocator reuses it across batches): one DMA copy at bus speed instead of a staged
+// copy into freshly faulted pageable pages.
+torch::Tensor ToHostFloat(const torch::Tensor& t) {
+  if (!t.is_cuda()) return t.to(torch::kFloat32).contiguous();
+  torch::Tensor host =
+      torch::empty(t.sizes(), torch::TensorOptions(torch::kFloat32).pinned_memory(true));
+  host.copy_(t);
+  return host;
+}
+
+}  // namespace
 
 struct KeypointDetector::Impl {
   DetectorOptions options;
@@ -123,25 +140,48 @@ std::vector<CropDetection> KeypointDetector::Detect(const std::vector<ImageU8>& 
   torch::NoGradGuard no_grad;
   const int passes = std::max(1, m.options.mc_dropout_passes);
   if (m.model.net) m.model.net->set_mc_dropout(passes > 1);
-  const auto mean = torch::tensor({info.mean[0], info.mean[1], info.mean[2]}).view({1, 3, 1, 1});
-  const auto std = torch::tensor({info.std[0], info.std[1], info.std[2]}).view({1, 3, 1, 1});
+  const auto mean =
+      torch::tensor({info.mean[0], info.mean[1], info.mean[2]}).view({1, 3, 1, 1}).to(m.device);
+  const auto std =
+      torch::tensor({info.std[0], info.std[1], info.std[2]}).view({1, 3, 1, 1}).to(m.device);
+  // One channel order for the whole call: the flip to RGB then runs once, on the device; crops of
+  // mixed order are flipped one by one on the host.
+  bool all_bgr = true, all_rgb = true;
+  for (const ImageU8& c : crops) (c.bgr ? all_rgb : all_bgr) = false;
+  const bool mixed_order = !all_bgr && !all_rgb;
   for (size_t begin = 0; begin < crops.size(); begin += m.options.batch_size) {
     const size_t end = std::min(crops.size(), begin + m.options.batch_size);
     const int B = static_cast<int>(end - begin);
-    // uint8 crops go to the device as they are (4x fewer bytes than float); channel flip,
-    // layout and normalisation run there.
-    torch::Tensor raw = torch::empty({B, H, W, 3}, torch::kUInt8);
+    // uint8 crops go to the device as they are (4x fewer bytes than float), gathered row by row
+    // straight into page-locked memory on CUDA (one asynchronous copy, no staging); channel
+    // flip, layout and normalisation run there.
+    torch::Tensor raw = torch::empty(
+        {B, H, W, 3}, torch::TensorOptions(torch::kUInt8).pinned_memory(m.device.is_cuda()));
+    uint8_t* raw_data = raw.data_ptr<uint8_t>();
+    const size_t row_bytes = static_cast<size_t>(W) * 3;
     for (int b = 0; b < B; ++b) {
       const ImageU8& c = crops[begin + b];
-      torch::Tensor t = torch::from_blob(const_cast<uint8_t*>(c.data),
-                                         {c.height, c.width, 3},
-                                         {c.stride_bytes, 3, 1},
-                                         torch::kUInt8);
-      raw[b].copy_(c.bgr ? t.flip({2}) : t);
+      uint8_t* dst = raw_data + static_cast<size_t>(b) * H * row_bytes;
+      if (mixed_order && c.bgr) {
+        for (int y = 0; y < H; ++y) {
+          const uint8_t* src = c.data + y * c.stride_bytes;
+          uint8_t* d = dst + y * row_bytes;
+          for (int x = 0; x < W; ++x) {
+            d[3 * x] = src[3 * x + 2];
+            d[3 * x + 1] = src[3 * x + 1];
+            d[3 * x + 2] = src[3 * x];
+          }
+        }
+      } else if (c.stride_bytes == static_cast<int64_t>(row_bytes)) {
+        std::memcpy(dst, c.data, row_bytes * H);
+      } else {
+        for (int y = 0; y < H; ++y)
+          std::memcpy(dst + y * row_bytes, c.data + y * c.stride_bytes, row_bytes);
+      }
     }
-    if (m.device.is_cuda()) raw = raw.pin_memory();
     torch::Tensor batch = raw.to(m.device, /*non_blocking=*/true).permute({0, 3, 1, 2});
-    batch = (batch.to(torch::kFloat32) / 255.f - mean.to(m.device)) / std.to(m.device);
+    if (all_bgr) batch = batch.flip({1});
+    batch = (batch.to(torch::kFloat32) / 255.f - mean) / std;
     if (m.device.is_cuda() && m.options.channels_last) {
       batch = batch.contiguous(torch::MemoryFormat::ChannelsLast);
     } else {
@@ -149,48 +189,78 @@ std::vector<CropDetection> KeypointDetector::Detect(const std::vector<ImageU8>& 
     }
     if (m.half) batch = batch.to(torch::kHalf);
 
-    // Sums over the MC passes: heatmaps, decoded coordinates (x, y, x^2, y^2), sigma^2.
-    torch::Tensor heatmap_sum;
-    std::vector<double> moments(static_cast<size_t>(B) * J * 4, 0.0);
-    std::vector<double> sigma2_sum(static_cast<size_t>(B) * J, 0.0);
-    NetOutput out;
-    for (int pass = 0; pass < passes; ++pass) {
-      out = detect2d_internal::RunModel(m.model, batch);
-      torch::Tensor hm = out.heatmaps.to(torch::kCPU, torch::kFloat32).contiguous();
-      heatmap_sum = pass == 0 ? hm : heatmap_sum + hm;
-      if (out.log_var.defined()) {
-        const torch::Tensor s2 = out.log_var.to(torch::kCPU, torch::kFloat32).exp().contiguous();
-        for (int64_t k = 0; k < B * J; ++k) {
-          sigma2_sum[k] += s2.data_ptr<float>()[k] * stride * stride;
-        }
-      }
-      if (passes > 1) {
-        std::vector<HeatmapPeak> peaks(J);
-        for (int b = 0; b < B; ++b) {
-          DecodeHeatmaps(hm[b].data_ptr<float>(), J, hh, hw, m.options.decode, peaks.data());
-          for (int j = 0; j < J; ++j) {
-            const double x = (peaks[j].x + 0.5) * stride - 0.5,
-                         y = (peaks[j].y + 0.5) * stride - 0.5;
-            double* mo = &moments[(static_cast<size_t>(b) * J + j) * 4];
-            mo[0] += x;
-            mo[1] += y;
-            mo[2] += x * x;
-            mo[3] += y * y;
-          }
-        }
+    // MC dropout: one trunk pass, `passes` draws of the dropout head (DetectorNet::ForwardSamples).
+    std::vector<NetOutput> outs;
+    if (passes > 1) {
+      outs = detect2d_internal::RunModelSamples(m.model, batch, passes);
+    } else {
+      outs.push_back(detect2d_internal::RunModel(m.model, batch));
+    }
+    const NetOutput& out = outs.front();
+    // The passes' heatmaps leave the device in one copy; their mean and the mean sigma^2 of the
+    // aleatoric head are formed there.
+    torch::Tensor heatmaps, pass_heatmaps;
+    if (passes > 1) {
+      std::vector<torch::Tensor> maps;
+      for (const NetOutput& o : outs) maps.push_back(o.heatmaps);
+      const torch::Tensor stacked = torch::stack(maps);  // [T, B, J, h, w]
+      heatmaps = ToHostFloat(stacked.to(torch::kFloat32).mean(0));
+      pass_heatmaps = ToHostFloat(stacked);
+    } else {
+      heatmaps = ToHostFloat(out.heatmaps);
+    }
+    std::vector<double> sigma2_mean(static_cast<size_t>(B) * J, 0.0);
+    if (out.log_var.defined()) {
+      std::vector<torch::Tensor> log_vars;
+      for (const NetOutput& o : outs) log_vars.push_back(o.log_var);
+      const torch::Tensor s2 =
+          ToHostFloat(torch::stack(log_vars).to(torch::kFloat32).exp().mean(0));
+      for (int64_t k = 0; k < B * J; ++k) {
+        sigma2_mean[k] = s2.data_ptr<float>()[k] * stride * stride;
       }
     }
-    torch::Tensor heatmaps = (heatmap_sum / passes).contiguous();
+    // Sums over the passes of the decoded coordinates (x, y, x^2, y^2), crops spread over threads.
+    std::vector<double> moments(static_cast<size_t>(B) * J * 4, 0.0);
+    if (passes > 1) {
+      const float* all = pass_heatmaps.data_ptr<float>();
+      const size_t plane = static_cast<size_t>(hh) * hw;
+      internal::ParallelFor(
+          B,
+          m.options.num_threads,
+          [&](int, int64_t b_begin, int64_t b_end) {
+            std::vector<HeatmapPeak> peaks(J);
+            for (int64_t b = b_begin; b < b_end; ++b) {
+              for (int pass = 0; pass < passes; ++pass) {
+                DecodeHeatmaps(all + (static_cast<size_t>(pass) * B + b) * J * plane,
+                               J,
+                               hh,
+                               hw,
+                               m.options.decode,
+                               peaks.data());
+                for (int j = 0; j < J; ++j) {
+                  const double x = (peaks[j].x + 0.5) * stride - 0.5,
+                               y = (peaks[j].y + 0.5) * stride - 0.5;
+                  double* mo = &moments[(static_cast<size_t>(b) * J + j) * 4];
+                  mo[0] += x;
+                  mo[1] += y;
+                  mo[2] += x * x;
+                  mo[3] += y * y;
+                }
+              }
+            }
+          },
+          /*min_items_per_thread=*/4);
+    }
     const bool movenet = info.kind == "movenet";
     // The flip test's mirrored pass (input column u <-> W - 1 - u).
     torch::Tensor mirrored_heatmaps, mirrored_center, mirrored_regress, mirrored_offset;
     if (m.options.flip_test) {
       const NetOutput mirrored = detect2d_internal::RunModel(m.model, batch.flip({3}));
-      mirrored_heatmaps = mirrored.heatmaps.to(torch::kCPU, torch::kFloat32).contiguous();
+      mirrored_heatmaps = ToHostFloat(mirrored.heatmaps);
       if (movenet) {
-        mirrored_center = mirrored.center.to(torch::kCPU, torch::kFloat32).contiguous();
-        mirrored_regress = mirrored.regress.to(torch::kCPU, torch::kFloat32).contiguous();
-        mirrored_offset = mirrored.offset.to(torch::kCPU, torch::kFloat32).contiguous();
+        mirrored_center = ToHostFloat(mirrored.center);
+        mirrored_regress = ToHostFloat(mirrored.regress);
+        mirrored_offset = ToHostFloat(mirrored.offset);
       } else {
         std::vector<float> back =
             UnflipHeatmaps(mirrored_heatmaps.data_ptr<float>(), B, J, hh, hw, m.flip_permutation);
@@ -199,72 +269,80 @@ std::vector<CropDetection> KeypointDetector::Detect(const std::vector<ImageU8>& 
     }
     torch::Tensor center, regress, offset, features;
     if (movenet) {
-      center = out.center.to(torch::kCPU, torch::kFloat32).contiguous();
-      regress = out.regress.to(torch::kCPU, torch::kFloat32).contiguous();
-      offset = out.offset.to(torch::kCPU, torch::kFloat32).contiguous();
+      center = ToHostFloat(out.center);
+      regress = ToHostFloat(out.regress);
+      offset = ToHostFloat(out.offset);
     }
     if (m.options.keep_features && out.features.defined()) {
-      features = out.features.to(torch::kCPU, torch::kFloat32).contiguous();
+      features = ToHostFloat(out.features);
     }
-    for (int b = 0; b < B; ++b) {
-      CropDetection& r = results[begin + b];
-      r.keypoints.resize(static_cast<size_t>(J) * 3);
-      const float* hm = heatmaps[b].data_ptr<float>();
-      if (movenet) {
-        std::vector<MoveNetKeypoint> kp = DecodeMoveNet(m.model.movenet,
-                                                        hm,
-                                                        center[b].data_ptr<float>(),
-                                                        regress[b].data_ptr<float>(),
-                                                        offset[b].data_ptr<float>());
-        if (m.options.flip_test) {
-          const std::vector<MoveNetKeypoint> km =
-              DecodeMoveNet(m.model.movenet,
-                            mirrored_heatmaps[b].data_ptr<float>(),
-                            mirrored_center[b].data_ptr<float>(),
-                            mirrored_regress[b].data_ptr<float>(),
-                            mirrored_offset[b].data_ptr<float>());
-          // Normalised x' of the mirrored crop is 1 - x here; its joint perm[j] is our j.
-          for (int j = 0; j < J; ++j) {
-            const MoveNetKeypoint& k = km[m.flip_permutation[j]];
-            kp[j].x = 0.5f * (kp[j].x + (1.f - k.x));
-            kp[j].y = 0.5f * (kp[j].y + k.y);
-            kp[j].score = 0.5f * (kp[j].score + k.score);
+    // Crop b of a host tensor [B, ...] (raw pointers: no tensor views made on the worker threads).
+    const auto crop_of = [B](const torch::Tensor& t, int64_t b) {
+      return t.data_ptr<float>() + b * (t.numel() / B);
+    };
+    // Decoding, crops spread over threads (each writes only its own results).
+    internal::ParallelFor(
+        B,
+        m.options.num_threads,
+        [&](int, int64_t b_begin, int64_t b_end) {
+          for (int64_t b = b_begin; b < b_end; ++b) {
+            CropDetection& r = results[begin + b];
+            r.keypoints.resize(static_cast<size_t>(J) * 3);
+            const float* hm = crop_of(heatmaps, b);
+            if (movenet) {
+              std::vector<MoveNetKeypoint> kp = DecodeMoveNet(
+                  m.model.movenet, hm, crop_of(center, b), crop_of(regress, b), crop_of(offset, b));
+              if (m.options.flip_test) {
+                const std::vector<MoveNetKeypoint> km = DecodeMoveNet(m.model.movenet,
+                                                                      crop_of(mirrored_heatmaps, b),
+                                                                      crop_of(mirrored_center, b),
+                                                                      crop_of(mirrored_regress, b),
+                                                                      crop_of(mirrored_offset, b));
+                // Normalised x' of the mirrored crop is 1 - x here; its joint perm[j] is our j.
+                for (int j = 0; j < J; ++j) {
+                  const MoveNetKeypoint& k = km[m.flip_permutation[j]];
+                  kp[j].x = 0.5f * (kp[j].x + (1.f - k.x));
+                  kp[j].y = 0.5f * (kp[j].y + k.y);
+                  kp[j].score = 0.5f * (kp[j].score + k.score);
+                }
+              }
+              for (int j = 0; j < J; ++j) {
+                r.keypoints[3 * j] = kp[j].x * W - 0.5f;
+                r.keypoints[3 * j + 1] = kp[j].y * H - 0.5f;
+                r.keypoints[3 * j + 2] = kp[j].score;
+              }
+            } else {
+              std::vector<HeatmapPeak> peaks(J);
+              DecodeHeatmaps(hm, J, hh, hw, m.options.decode, peaks.data());
+              for (int j = 0; j < J; ++j) {
+                r.keypoints[3 * j] = static_cast<float>((peaks[j].x + 0.5) * stride - 0.5);
+                r.keypoints[3 * j + 1] = static_cast<float>((peaks[j].y + 0.5) * stride - 0.5);
+                r.keypoints[3 * j + 2] = peaks[j].score;
+              }
+            }
+            if (passes > 1 || out.log_var.defined()) {
+              r.variance.assign(J, 0.f);
+              for (int j = 0; j < J; ++j) {
+                const double* mo = &moments[(static_cast<size_t>(b) * J + j) * 4];
+                double var = 0;
+                if (passes > 1) {
+                  const double mx = mo[0] / passes, my = mo[1] / passes;
+                  var = 0.5 * (std::max(0.0, mo[2] / passes - mx * mx) +
+                               std::max(0.0, mo[3] / passes - my * my));
+                }
+                var += sigma2_mean[static_cast<size_t>(b) * J + j];
+                r.variance[j] = static_cast<float>(var);
+              }
+            }
+            if (m.options.keep_heatmaps)
+              r.heatmaps.assign(hm, hm + static_cast<size_t>(J) * hh * hw);
+            if (features.defined()) {
+              const float* f = crop_of(features, b);
+              r.features.assign(f, f + features.size(1));
+            }
           }
-        }
-        for (int j = 0; j < J; ++j) {
-          r.keypoints[3 * j] = kp[j].x * W - 0.5f;
-          r.keypoints[3 * j + 1] = kp[j].y * H - 0.5f;
-          r.keypoints[3 * j + 2] = kp[j].score;
-        }
-      } else {
-        std::vector<HeatmapPeak> peaks(J);
-        DecodeHeatmaps(hm, J, hh, hw, m.options.decode, peaks.data());
-        for (int j = 0; j < J; ++j) {
-          r.keypoints[3 * j] = static_cast<float>((peaks[j].x + 0.5) * stride - 0.5);
-          r.keypoints[3 * j + 1] = static_cast<float>((peaks[j].y + 0.5) * stride - 0.5);
-          r.keypoints[3 * j + 2] = peaks[j].score;
-        }
-      }
-      if (passes > 1 || out.log_var.defined()) {
-        r.variance.assign(J, 0.f);
-        for (int j = 0; j < J; ++j) {
-          const double* mo = &moments[(static_cast<size_t>(b) * J + j) * 4];
-          double var = 0;
-          if (passes > 1) {
-            const double mx = mo[0] / passes, my = mo[1] / passes;
-            var = 0.5 * (std::max(0.0, mo[2] / passes - mx * mx) +
-                         std::max(0.0, mo[3] / passes - my * my));
-          }
-          var += sigma2_sum[static_cast<size_t>(b) * J + j] / passes;
-          r.variance[j] = static_cast<float>(var);
-        }
-      }
-      if (m.options.keep_heatmaps) r.heatmaps.assign(hm, hm + static_cast<size_t>(J) * hh * hw);
-      if (features.defined()) {
-        const float* f = features[b].data_ptr<float>();
-        r.features.assign(f, f + features.size(1));
-      }
-    }
+        },
+        /*min_items_per_thread=*/8);
   }
   if (m.model.net) m.model.net->set_mc_dropout(false);
   return results;

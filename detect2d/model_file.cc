@@ -313,6 +313,25 @@ LoadedModel LoadModel(const std::string& path, const torch::Device& device) {
   return model;
 }
 
+namespace {
+
+// The heatmap contract: [B, J, H / stride, W / stride] for input [B, 3, H, W].
+void CheckHeatmapContract(const ModelInfo& info,
+                          const torch::Tensor& images,
+                          const NetOutput& out) {
+  const std::vector<int64_t> expected = {images.size(0),
+                                         info.num_joints,
+                                         images.size(2) / info.heatmap_stride,
+                                         images.size(3) / info.heatmap_stride};
+  if (Shape(out.heatmaps) != expected) {
+    throw InputError("model (" + info.arch + "): heatmap contract violated: output " +
+                     ShapeString(Shape(out.heatmaps)) + ", expected " + ShapeString(expected) +
+                     " for input " + ShapeString(Shape(images)));
+  }
+}
+
+}  // namespace
+
 NetOutput RunModel(LoadedModel& model, const torch::Tensor& images) {
   const ModelInfo& info = model.info;
   NetOutput out;
@@ -334,16 +353,21 @@ NetOutput RunModel(LoadedModel& model, const torch::Tensor& images) {
   } else {
     out = model.net->Forward(images);
   }
-  const std::vector<int64_t> expected = {images.size(0),
-                                         info.num_joints,
-                                         images.size(2) / info.heatmap_stride,
-                                         images.size(3) / info.heatmap_stride};
-  if (Shape(out.heatmaps) != expected) {
-    throw InputError("model (" + info.arch + "): heatmap contract violated: output " +
-                     ShapeString(Shape(out.heatmaps)) + ", expected " + ShapeString(expected) +
-                     " for input " + ShapeString(Shape(images)));
-  }
+  CheckHeatmapContract(info, images, out);
   return out;
+}
+
+std::vector<NetOutput> RunModelSamples(LoadedModel& model,
+                                       const torch::Tensor& images,
+                                       int samples) {
+  if (model.script) {
+    std::vector<NetOutput> outs;
+    for (int s = 0; s < std::max(samples, 1); ++s) outs.push_back(RunModel(model, images));
+    return outs;
+  }
+  std::vector<NetOutput> outs = model.net->ForwardSamples(images, samples);
+  for (const NetOutput& out : outs) CheckHeatmapContract(model.info, images, out);
+  return outs;
 }
 
 }  // namespace detect2d_internal

@@ -41,5 +41,10 @@ void WriteFileAtomically(const std::string& path,
 
 // Forward pass of any loaded model; checks the heatmap contract of detect2d/model.h.
 NetOutput RunModel(LoadedModel& model, const torch::Tensor& normalised_images);
+// `samples` stochastic outputs (MC dropout, dropout active): native heatmap nets share one trunk
+// pass (DetectorNet::ForwardSamples), other models run `samples` times. Same contract checks.
+std::vector<NetOutput> RunModelSamples(LoadedModel& model,
+                                       const torch::Tensor& normalised_images,
+                                       int samples);
 
 }  // namespace rigpose::detect2d_internal

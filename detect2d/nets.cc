@@ -92,8 +92,34 @@ struct HeatmapHead {
   }
 };
 
+// A heatmap net: a deterministic trunk, then HeatmapHead (dropout + 1x1 convolutions). MC-dropout
+// samples share one trunk pass: only the head is random.
+class HeatmapNet : public DetectorNet {
+ public:
+  NetOutput Forward(const torch::Tensor& x) override {
+    NetOutput out;
+    head_.Apply(Trunk(x, &out.features), dropout_active(), &out);
+    return out;
+  }
+  std::vector<NetOutput> ForwardSamples(const torch::Tensor& x, int samples) override {
+    torch::Tensor features;
+    const torch::Tensor trunk = Trunk(x, &features);
+    std::vector<NetOutput> outs(std::max(samples, 1));
+    for (NetOutput& out : outs) {
+      out.features = features;
+      head_.Apply(trunk, dropout_active(), &out);
+    }
+    return outs;
+  }
+
+ protected:
+  // The head's input; *features = the pooled backbone features.
+  virtual torch::Tensor Trunk(const torch::Tensor& x, torch::Tensor* features) = 0;
+  HeatmapHead head_;
+};
+
 // ---- SimpleBaseline ---------------------------------------------------------------------
-class SimpleBaseline : public DetectorNet {
+class SimpleBaseline : public HeatmapNet {
  public:
   explicit SimpleBaseline(const NetConfig& config) {
     const bool r50 = config.arch == "simplebaseline-r50";
@@ -128,14 +154,12 @@ class SimpleBaseline : public DetectorNet {
     head_.Register(*this, in, config);
   }
 
-  NetOutput Forward(const torch::Tensor& x) override {
+  torch::Tensor Trunk(const torch::Tensor& x, torch::Tensor* features) override {
     torch::Tensor y = torch::relu(bn1_(conv1_(x)));
     y = F::max_pool2d(y, F::MaxPool2dFuncOptions(3).stride(2).padding(1));
     for (auto& layer : layers_) y = layer->forward(y);
-    NetOutput out;
-    out.features = y.mean({2, 3});
-    head_.Apply(deconv_->forward(y), dropout_active(), &out);
-    return out;
+    *features = y.mean({2, 3});
+    return deconv_->forward(y);
   }
 
  private:
@@ -143,7 +167,6 @@ class SimpleBaseline : public DetectorNet {
   nn::BatchNorm2d bn1_{nullptr};
   std::array<nn::Sequential, 4> layers_;
   nn::Sequential deconv_;
-  HeatmapHead head_;
   int feature_channels_ = 0;
 };
 
@@ -205,7 +228,7 @@ struct HrModuleImpl : nn::Module {
 };
 TORCH_MODULE(HrModule);
 
-class HRNet : public DetectorNet {
+class HRNet : public HeatmapNet {
  public:
   explicit HRNet(const NetConfig& config) {
     constexpr int kWidth = 32;
@@ -255,9 +278,8 @@ class HRNet : public DetectorNet {
     head_.Register(*this, kWidth, config);
   }
 
-  NetOutput Forward(const torch::Tensor& x) override {
+  torch::Tensor Trunk(const torch::Tensor& x, torch::Tensor* features) override {
     std::vector<torch::Tensor> streams = {layer1_->forward(stem_->forward(x))};
-    NetOutput out;
     for (int stage = 0; stage < 3; ++stage) {
       std::vector<torch::Tensor> next;
       auto& transition = transitions_[stage];
@@ -265,20 +287,18 @@ class HRNet : public DetectorNet {
         const torch::Tensor& source = b < streams.size() ? streams[b] : streams.back();
         next.push_back(transition[b]->as<nn::Sequential>()->forward(source));
       }
-      if (stage == 2) out.features = next.back().mean({2, 3});
+      if (stage == 2) *features = next.back().mean({2, 3});
       for (size_t m = 0; m < stages_[stage]->size(); ++m) {
         next = stages_[stage][m]->as<HrModule>()->forward(next);
       }
       streams = std::move(next);
     }
-    head_.Apply(streams[0], dropout_active(), &out);
-    return out;
+    return streams[0];
   }
 
  private:
   nn::Sequential stem_, layer1_;
   std::array<nn::ModuleList, 3> transitions_, stages_;
-  HeatmapHead head_;
   int feature_channels_ = 0;
 };
 

@@ -10,8 +10,10 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "detect2d/movenet.h"
 
@@ -35,6 +37,14 @@ struct NetOutput {
 class DetectorNet : public torch::nn::Module {
  public:
   virtual NetOutput Forward(const torch::Tensor& x) = 0;
+  // `samples` outputs of one input: equal to `samples` calls of Forward in distribution (with
+  // dropout active, each draws its own mask); the heatmap nets run their deterministic trunk
+  // once and only the dropout head per sample.
+  virtual std::vector<NetOutput> ForwardSamples(const torch::Tensor& x, int samples) {
+    std::vector<NetOutput> outs;
+    for (int s = 0; s < std::max(samples, 1); ++s) outs.push_back(Forward(x));
+    return outs;
+  }
   // Dropout active at inference too (MC-dropout sampling), whatever train()/eval() says.
   void set_mc_dropout(bool on) { mc_dropout_ = on; }
   bool dropout_active() const { return is_training() || mc_dropout_; }

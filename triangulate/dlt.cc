@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/parallel_for.h"
 #include "triangulate/dlt_kernels.h"
-#include "triangulate/parallel_for.h"
 #include "triangulate/triangulation_internal.h"
 
 namespace rigpose {
@@ -81,8 +81,15 @@ void TriangulateNormalisedCpuImpl(const T* obs,
   const kernels::DltKernelParams<T> params = internal::MakeDltKernelParams<T>(options);
   internal::ParallelFor(n, options.num_threads, [&](int, int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
-      kernels::TriangulateFrameJoint(
-          obs, cams_from_world, num_cameras, num_joints, i, params, out_points, out_status);
+      kernels::TriangulateFrameJoint(obs,
+                                     cams_from_world,
+                                     num_cameras,
+                                     num_joints,
+                                     i / num_joints,
+                                     i % num_joints,
+                                     params,
+                                     out_points,
+                                     out_status);
     }
   });
 }
@@ -309,6 +316,12 @@ void TriangulateNormalisedCuda(
     const float*, const float*, int, int, int, const DltOptions&, float*, uint8_t*) {
   throw Error(
       "TriangulateNormalisedCuda: this build has no CUDA kernels (configure with "
+      "RIGPOSE_WITH_CUDA=ON)");
+}
+void TriangulateNormalisedCudaAsync(
+    const float*, const float*, int, int, int, const DltOptions&, float*, uint8_t*, void*) {
+  throw Error(
+      "TriangulateNormalisedCudaAsync: this build has no CUDA kernels (configure with "
       "RIGPOSE_WITH_CUDA=ON)");
 }
 #endif

@@ -14,18 +14,33 @@
 namespace rigpose {
 namespace {
 
-__global__ void TriangulateNormalisedKernel(const float* obs,
-                                            const float* cams_from_world,
+// One thread per (frame, joint). Index32: the flat index and its split into frame and joint in
+// 32-bit arithmetic (num_items < 2^31; 64-bit division is a long emulated sequence on the GPU).
+template <bool Index32>
+__global__ void TriangulateNormalisedKernel(const float* __restrict__ obs,
+                                            const float* __restrict__ cams_from_world,
                                             int num_cameras,
                                             int num_joints,
                                             int64_t num_items,
                                             kernels::DltKernelParams<float> params,
-                                            float* out_points,
-                                            uint8_t* out_status) {
-  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= num_items) return;
+                                            float* __restrict__ out_points,
+                                            uint8_t* __restrict__ out_status) {
+  int64_t frame = 0;
+  int64_t joint = 0;
+  if (Index32) {
+    const uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= static_cast<uint32_t>(num_items)) return;
+    const uint32_t f = i / static_cast<uint32_t>(num_joints);
+    frame = f;
+    joint = i - f * static_cast<uint32_t>(num_joints);
+  } else {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= num_items) return;
+    frame = i / num_joints;
+    joint = i % num_joints;
+  }
   kernels::TriangulateFrameJoint(
-      obs, cams_from_world, num_cameras, num_joints, i, params, out_points, out_status);
+      obs, cams_from_world, num_cameras, num_joints, frame, joint, params, out_points, out_status);
 }
 
 // Device buffer freed on every exit path (a failed check throws between allocations).
@@ -47,6 +62,45 @@ class DeviceBuffer {
 };
 
 }  // namespace
+
+void TriangulateNormalisedCudaAsync(const float* device_obs,
+                                    const float* device_cams_from_world,
+                                    int num_frames,
+                                    int num_cameras,
+                                    int num_joints,
+                                    const DltOptions& options,
+                                    float* device_out_points,
+                                    uint8_t* device_out_status,
+                                    void* cuda_stream) {
+  const std::vector<std::string> problems = options.Check();
+  RIGPOSE_CHECK(problems.empty(), "invalid DltOptions: " << problems.front());
+  RIGPOSE_CHECK(num_frames >= 0 && num_cameras >= 0 && num_joints >= 0,
+                "frames=" << num_frames << " cameras=" << num_cameras << " joints=" << num_joints);
+  if (!CudaDeviceAvailable()) {
+    throw Error("TriangulateNormalisedCudaAsync: no CUDA device available");
+  }
+  const int64_t num_items = static_cast<int64_t>(num_frames) * num_joints;
+  if (num_items == 0) return;
+  RIGPOSE_CHECK(device_out_points != nullptr && device_out_status != nullptr, "null output array");
+  RIGPOSE_CHECK(num_cameras == 0 || (device_obs != nullptr && device_cams_from_world != nullptr),
+                "null input array with " << num_cameras << " cameras");
+  const int threads = 128;
+  const int64_t blocks = (num_items + threads - 1) / threads;
+  RIGPOSE_CHECK(blocks <= 0x7fffffff, num_items << " items: too many for one launch");
+  const auto stream = static_cast<cudaStream_t>(cuda_stream);
+  const kernels::DltKernelParams<float> params = internal::MakeDltKernelParams<float>(options);
+  const auto kernel = num_items < (int64_t{1} << 31) ? &TriangulateNormalisedKernel<true>
+                                                     : &TriangulateNormalisedKernel<false>;
+  kernel<<<static_cast<unsigned>(blocks), threads, 0, stream>>>(device_obs,
+                                                                device_cams_from_world,
+                                                                num_cameras,
+                                                                num_joints,
+                                                                num_items,
+                                                                params,
+                                                                device_out_points,
+                                                                device_out_status);
+  RIGPOSE_CUDA_CHECK(cudaGetLastError());
+}
 
 void TriangulateNormalisedCuda(const float* obs,
                                const float* cams_from_world,
@@ -75,18 +129,14 @@ void TriangulateNormalisedCuda(const float* obs,
     RIGPOSE_CUDA_CHECK(cudaMemcpy(
         d_poses.get(), cams_from_world, sizeof(float) * num_pose_values, cudaMemcpyHostToDevice));
   }
-  const int threads = 128;
-  const int64_t blocks = (num_items + threads - 1) / threads;
-  TriangulateNormalisedKernel<<<static_cast<unsigned>(blocks), threads>>>(
-      d_obs.get(),
-      d_poses.get(),
-      num_cameras,
-      num_joints,
-      num_items,
-      internal::MakeDltKernelParams<float>(options),
-      d_points.get(),
-      d_status.get());
-  RIGPOSE_CUDA_CHECK(cudaGetLastError());
+  TriangulateNormalisedCudaAsync(d_obs.get(),
+                                 d_poses.get(),
+                                 num_frames,
+                                 num_cameras,
+                                 num_joints,
+                                 options,
+                                 d_points.get(),
+                                 d_status.get());
   RIGPOSE_CUDA_CHECK(cudaMemcpy(
       out_points, d_points.get(), sizeof(float) * 4 * num_items, cudaMemcpyDeviceToHost));
   RIGPOSE_CUDA_CHECK(

@@ -143,6 +143,21 @@ void TriangulateNormalisedCuda(const float* obs,
                                float* out_points,
                                uint8_t* out_status);
 
+// The kernel alone, on arrays already in device memory (same layouts and contract as
+// TriangulateNormalisedCuda): enqueued on cuda_stream (a cudaStream_t; nullptr = the default
+// stream) and returns without synchronising, so callers whose keypoints already live on the GPU
+// (a detector's output) pay no copies. Throws rigpose::Error when CUDA is not built, no device is
+// available or the launch fails; errors of the kernel itself surface at the next synchronisation.
+void TriangulateNormalisedCudaAsync(const float* device_obs,
+                                    const float* device_cams_from_world,
+                                    int num_frames,
+                                    int num_cameras,
+                                    int num_joints,
+                                    const DltOptions& options,
+                                    float* device_out_points,
+                                    uint8_t* device_out_status,
+                                    void* cuda_stream = nullptr);
+
 struct DltBatchResult {
   Poses3D poses;                // [F][J][4]
   std::vector<uint8_t> status;  // [F][J], TriangulationStatus

@@ -231,18 +231,20 @@ RIGPOSE_HD inline TriangulationStatus TriangulateNormalisedPoint(const T* obs,
 }
 
 // One (frame, joint) of the dense layout: obs [F][C][J][3], cams_from_world [C][12],
-// out_points [F][J][4] (x, y, z, valid; invalid = 0, 0, 0, 0), out_status [F][J].
+// out_points [F][J][4] (x, y, z, valid; invalid = 0, 0, 0, 0), out_status [F][J]. The caller
+// splits the flat index frame * J + joint (the CUDA kernel in 32 bits when it fits: 64-bit integer
+// division is emulated on the GPU).
 template <typename T>
 RIGPOSE_HD inline void TriangulateFrameJoint(const T* obs,
                                              const T* cams_from_world,
                                              int num_cameras,
                                              int num_joints,
-                                             int64_t frame_joint,
+                                             int64_t frame,
+                                             int64_t joint,
                                              const DltKernelParams<T>& params,
                                              T* out_points,
                                              uint8_t* out_status) {
-  const int64_t frame = frame_joint / num_joints;
-  const int64_t joint = frame_joint % num_joints;
+  const int64_t frame_joint = frame * num_joints + joint;
   const T* first_view = obs + (frame * num_cameras * num_joints + joint) * 3;
   T point[3];
   const TriangulationStatus status = TriangulateNormalisedPoint(

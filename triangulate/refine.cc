@@ -15,7 +15,7 @@
 #include <Eigen/Eigenvalues>
 
 #include "core/error.h"
-#include "triangulate/parallel_for.h"
+#include "core/parallel_for.h"
 
 namespace rigpose {
 

@@ -8,8 +8,8 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/parallel_for.h"
 #include "triangulate/dlt_kernels.h"
-#include "triangulate/parallel_for.h"
 #include "triangulate/triangulation_internal.h"
 
 namespace rigpose {

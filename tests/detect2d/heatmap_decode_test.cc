@@ -226,6 +226,25 @@ TEST(DecodeHeatmap, EmptyAndNonFinite) {
       EXPECT_EQ(peak.y, 0.f) << HeatmapDecoderName(decoder);
     }
   }
+  // Every position of a 5x3 map (8 values in the vector loop, 7 in the scalar tail) is checked:
+  // one NaN, +inf or -inf anywhere rejects the map; otherwise the FIRST maximum wins.
+  for (int bad = 0; bad < 15; ++bad) {
+    for (const float value : {std::numeric_limits<float>::quiet_NaN(),
+                              std::numeric_limits<float>::infinity(),
+                              -std::numeric_limits<float>::infinity()}) {
+      std::vector<float> map(15, 0.1f);
+      map[bad] = value;
+      const HeatmapPeak peak = DecodeHeatmap(map.data(), 5, 3, Options(HeatmapDecoder::kArgmax));
+      EXPECT_EQ(peak.score, 0.f) << "position " << bad << " value " << value;
+    }
+    std::vector<float> tie(15, 0.1f);
+    tie[bad] = 0.9f;
+    tie[14] = 0.9f;
+    const HeatmapPeak first = DecodeHeatmap(tie.data(), 5, 3, Options(HeatmapDecoder::kArgmax));
+    EXPECT_EQ(first.score, 0.9f);
+    EXPECT_EQ(first.x, bad % 3) << "position " << bad;
+    EXPECT_EQ(first.y, bad / 3) << "position " << bad;
+  }
   // A 1x1 map is its own argmax.
   const float one = 0.7f;
   const HeatmapPeak single = DecodeHeatmap(&one, 1, 1, Options(HeatmapDecoder::kDark));

@@ -268,23 +268,32 @@ TEST(Detector, NativeNetsShapesVarianceAndBadCrops) {
   }
 }
 
-TEST(Detector, FlipTestAveragesUnflippedHeatmaps) {
-  const std::string dir = test::ScratchDir("detector_flip");
-  ModelInfo info;
+// A fresh native net with a 64 x 96 input at dir/name.rpm (returned), and random pixels for it.
+std::string SmallNet(const std::string& dir, const std::string& name, ModelInfo info) {
   info.input_width = 64;
   info.input_height = 96;
-  CreateNativeModel(dir + "/net.rpm", info, 5);
-  std::vector<uint8_t> pixels(64 * 96 * 3);
-  std::mt19937 rng(2);
+  const std::string path = dir + "/" + name + ".rpm";
+  CreateNativeModel(path, info, 5);
+  return path;
+}
+std::vector<uint8_t> RandomPixels(int width, int height, uint32_t seed) {
+  std::vector<uint8_t> pixels(static_cast<size_t>(width) * height * 3);
+  std::mt19937 rng(seed);
   for (auto& v : pixels) v = static_cast<uint8_t>(rng() & 0xff);
+  return pixels;
+}
+
+TEST(Detector, FlipTestAveragesUnflippedHeatmaps) {
+  const std::string net = SmallNet(test::ScratchDir("detector_flip"), "net", ModelInfo{});
+  const std::vector<uint8_t> pixels = RandomPixels(64, 96, 2);
   const std::vector<uint8_t> mirrored_pixels = MirrorColumns(pixels, 64, 96);
   const ImageU8 image{pixels.data(), 64, 96, 64 * 3, true};
   const ImageU8 mirrored{mirrored_pixels.data(), 64, 96, 64 * 3, true};
   DetectorOptions options;
   options.keep_heatmaps = true;
-  auto plain = KeypointDetector::Load(dir + "/net.rpm", options);
+  auto plain = KeypointDetector::Load(net, options);
   options.flip_test = true;
-  auto flip = KeypointDetector::Load(dir + "/net.rpm", options);
+  auto flip = KeypointDetector::Load(net, options);
   const std::vector<CropDetection> p = plain->Detect({image, mirrored});
   const std::vector<CropDetection> f = flip->Detect({image, mirrored});
   const std::vector<int> perm = GetSkeleton("coco17").FlipPermutation();
@@ -299,6 +308,76 @@ TEST(Detector, FlipTestAveragesUnflippedHeatmaps) {
   EXPECT_LE(max_error, 1e-5);
   EXPECT_GT(max_change, 1e-4) << "the flip test changed nothing";
   ExpectMirrorEquivariant(f[0], f[1], 64, 1e-3, "simplebaseline");
+}
+
+// The channel order of each crop is honoured whether a call holds BGR crops only (flipped to RGB
+// on the device), RGB only, or both (flipped one by one on the host), and padded rows (stride >
+// 3 * width) are read row by row.
+TEST(Detector, ChannelOrderAndRowStride) {
+  const std::string net = SmallNet(test::ScratchDir("detector_channels"), "net", ModelInfo{});
+  const int W = 64, H = 96;
+  const std::vector<uint8_t> bgr = RandomPixels(W, H, 3);
+  std::vector<uint8_t> rgb = bgr;
+  for (size_t p = 0; p < rgb.size(); p += 3) std::swap(rgb[p], rgb[p + 2]);
+  const int64_t padded_stride = W * 3 + 5;
+  std::vector<uint8_t> padded(static_cast<size_t>(padded_stride) * H, 77);
+  for (int y = 0; y < H; ++y) std::memcpy(&padded[y * padded_stride], &bgr[y * W * 3], W * 3);
+  const ImageU8 as_bgr{bgr.data(), W, H, W * 3, true};
+  const ImageU8 as_rgb{rgb.data(), W, H, W * 3, false};
+  const ImageU8 as_padded{padded.data(), W, H, padded_stride, true};
+  const ImageU8 wrong_order{bgr.data(), W, H, W * 3, false};  // BGR bytes labelled RGB
+  DetectorOptions options;
+  options.keep_heatmaps = true;
+  auto detector = KeypointDetector::Load(net, options);
+  const std::vector<float> reference = detector->Detect({as_bgr})[0].heatmaps;
+  const auto max_diff = [&](const std::vector<float>& h) {
+    double m = 0;
+    for (size_t k = 0; k < h.size(); ++k) m = std::max(m, std::abs(double{h[k]} - reference[k]));
+    return m;
+  };
+  EXPECT_LE(max_diff(detector->Detect({as_rgb})[0].heatmaps), 1e-6);
+  EXPECT_LE(max_diff(detector->Detect({as_padded})[0].heatmaps), 1e-6);
+  const std::vector<CropDetection> mixed = detector->Detect({as_rgb, as_bgr, as_padded});
+  for (const CropDetection& d : mixed) EXPECT_LE(max_diff(d.heatmaps), 1e-6);
+  EXPECT_GT(max_diff(detector->Detect({wrong_order})[0].heatmaps), 1e-4)
+      << "the channel order does not reach the net";
+}
+
+// MC dropout draws only the head per pass (detect2d/nets.h ForwardSamples, one trunk pass):
+// the passes share the trunk's features and average to the plain heatmaps (the head after
+// dropout is linear and inverted dropout keeps its mean), and they do differ (variance > 0).
+TEST(Detector, McDropoutPassesAverageToThePlainHeatmaps) {
+  const std::string dir = test::ScratchDir("detector_mc");
+  for (const std::string arch : {"simplebaseline-mini", "hrnet-w32"}) {
+    SCOPED_TRACE(arch);
+    ModelInfo info;
+    info.arch = arch;
+    info.dropout = 0.3;
+    const std::string net = SmallNet(dir, arch, info);
+    const std::vector<uint8_t> pixels = RandomPixels(64, 96, 4);
+    const ImageU8 image{pixels.data(), 64, 96, 64 * 3, true};
+    DetectorOptions options;
+    options.keep_heatmaps = true;
+    options.keep_features = true;
+    const CropDetection plain = KeypointDetector::Load(net, options)->Detect({image})[0];
+    options.mc_dropout_passes = 2;
+    const CropDetection two = KeypointDetector::Load(net, options)->Detect({image})[0];
+    options.mc_dropout_passes = 400;
+    const CropDetection many = KeypointDetector::Load(net, options)->Detect({image})[0];
+    ASSERT_EQ(many.heatmaps.size(), plain.heatmaps.size());
+    ASSERT_EQ(many.features, plain.features);
+    double mean_error_400 = 0, mean_error_2 = 0;
+    for (size_t k = 0; k < plain.heatmaps.size(); ++k) {
+      mean_error_400 += std::abs(double{many.heatmaps[k]} - plain.heatmaps[k]);
+      mean_error_2 += std::abs(double{two.heatmaps[k]} - plain.heatmaps[k]);
+    }
+    // Averaging 200 times more draws shrinks the error ~sqrt(200) = 14x; ask for 4x.
+    EXPECT_GT(mean_error_2, 0.0) << "dropout inactive";
+    EXPECT_LT(mean_error_400, 0.25 * mean_error_2)
+        << "mean of 400 passes " << mean_error_400 << ", of 2 passes " << mean_error_2;
+    ASSERT_EQ(many.variance.size(), 17u);
+    for (const float v : many.variance) EXPECT_GE(v, 0.f);
+  }
 }
 
 // Scripts a model with Debian's python3-torch. Returns false when that Python is unavailable.

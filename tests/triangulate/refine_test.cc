@@ -20,9 +20,9 @@
 #include <gtest/gtest.h>
 #include <Eigen/Dense>
 
+#include "core/parallel_for.h"
 #include "tests/triangulate/synthetic_rig.h"
 #include "triangulate/dlt.h"
-#include "triangulate/parallel_for.h"
 #include "triangulate/refine.h"
 #include "triangulate/robust_triangulation.h"
 
