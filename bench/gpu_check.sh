@@ -47,10 +47,8 @@ command -v nvcc > /dev/null || export PATH=/usr/local/cuda/bin:$PATH
 nvcc --version | tail -1
 "$PYTHON" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())'
 
-# RIGPOSE_WERROR=OFF: the GPU machine's newer GCC flags `const Skeleton& s = GetSkeleton("x")` with
-# -Wdangling-reference (a false positive: the reference is to a static registry entry).
 ARGS=(-DCMAKE_BUILD_TYPE=Release -DRIGPOSE_MINIMAL=ON -DRIGPOSE_WITH_CUDA=ON
-  -DRIGPOSE_CUDA_ARCHITECTURES="$ARCHS" -DRIGPOSE_WITH_OPEN3D=OFF -DRIGPOSE_WERROR=OFF)
+  -DRIGPOSE_CUDA_ARCHITECTURES="$ARCHS" -DRIGPOSE_WITH_OPEN3D=OFF)
 if [ -d "$CARRY/eigen" ]; then ARGS+=(-DEigen3_DIR="$CARRY/eigen/share/eigen3/cmake"); fi
 if [ -d "$CARRY/googletest" ]; then ARGS+=(-DRIGPOSE_GTEST_SOURCE_DIR="$CARRY/googletest"); fi
 if [ "$STAGE" = detect ]; then

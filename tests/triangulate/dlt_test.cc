@@ -694,6 +694,26 @@ TEST(TriangulateNormalisedCuda, WithoutDeviceThrowsClearly) {
   float point[4];
   uint8_t status;
   EXPECT_THROW(TriangulateNormalisedCuda(obs, poses, 1, 2, 1, {}, point, &status), Error);
+  EXPECT_THROW(TriangulateNormalisedCudaAsync(obs, poses, 1, 2, 1, {}, point, &status), Error);
+}
+
+// The device-pointer API checks its arguments before launching (null outputs, negative sizes,
+// bad options) and accepts an empty batch.
+TEST(TriangulateNormalisedCudaAsync, RejectsBadArguments) {
+  if (!CudaDeviceAvailable()) GTEST_SKIP() << "no CUDA device (or built without CUDA)";
+  const float* null_in = nullptr;
+  float* null_points = nullptr;
+  uint8_t* null_status = nullptr;
+  EXPECT_NO_THROW(
+      TriangulateNormalisedCudaAsync(null_in, null_in, 0, 4, 17, {}, null_points, null_status));
+  EXPECT_ANY_THROW(
+      TriangulateNormalisedCudaAsync(null_in, null_in, 1, 4, 17, {}, null_points, null_status));
+  EXPECT_ANY_THROW(
+      TriangulateNormalisedCudaAsync(null_in, null_in, -1, 4, 17, {}, null_points, null_status));
+  DltOptions bad;
+  bad.min_ray_angle_deg = -1;
+  EXPECT_ANY_THROW(
+      TriangulateNormalisedCudaAsync(null_in, null_in, 0, 4, 17, bad, null_points, null_status));
 }
 
 // ---- Throughput (not a correctness test; run with --gtest_also_run_disabled_tests) ------------
