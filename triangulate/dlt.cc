@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/parallel_for.h"
 #include "triangulate/dlt_kernels.h"
+#include "triangulate/dlt_simd.h"
 #include "triangulate/triangulation_internal.h"
 
 namespace rigpose {
@@ -80,7 +81,11 @@ void TriangulateNormalisedCpuImpl(const T* obs,
                 "null input array with " << num_cameras << " cameras");
   const kernels::DltKernelParams<T> params = internal::MakeDltKernelParams<T>(options);
   internal::ParallelFor(n, options.num_threads, [&](int, int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
+    // Whole chunks of joints per AVX2 register (bit-identical, triangulate/dlt_simd.h), then
+    // the rest (or everything, without AVX2) one by one.
+    const int64_t first_scalar = internal::TriangulateDenseRangeSimd(
+        obs, cams_from_world, num_cameras, num_joints, begin, end, params, out_points, out_status);
+    for (int64_t i = first_scalar; i < end; ++i) {
       kernels::TriangulateFrameJoint(obs,
                                      cams_from_world,
                                      num_cameras,

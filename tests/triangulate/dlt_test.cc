@@ -3,9 +3,11 @@
 // failure statuses, the double reference vs the float kernel on the CPU (always) and CUDA vs CPU
 // (when a GPU is present).
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <random>
@@ -20,6 +22,7 @@
 #include "tests/triangulate/synthetic_rig.h"
 #include "triangulate/dlt.h"
 #include "triangulate/dlt_kernels.h"
+#include "triangulate/triangulation_internal.h"
 
 namespace rigpose {
 namespace {
@@ -649,6 +652,110 @@ TEST(TriangulateNormalised, BadArgs) {
   EXPECT_THROW(TriangulateNormalisedCpu(
                    static_cast<const float*>(nullptr), nullptr, 1, 2, 3, {}, point, &status),
                std::invalid_argument);
+}
+
+// The batched core runs whole chunks of joints per AVX2 register (triangulate/dlt_simd.h) and
+// must give exactly what the per-joint scalar kernel gives, status and bits, in float and double:
+// on scenes with missing views, joints seen once, 2-view joints, scores that are NaN, infinite,
+// negative or below min_score, non-finite coordinates, a point behind one camera, parallel rays
+// (one camera duplicated) and frame counts that leave a scalar tail.
+template <typename T>
+void ExpectBatchedEqualsScalarKernel(const DenseScene& scene,
+                                     const std::vector<T>& obs,
+                                     const std::vector<T>& poses,
+                                     const DltOptions& options) {
+  const int F = scene.num_frames, C = scene.num_cameras, J = scene.num_joints;
+  const size_t n = static_cast<size_t>(F) * J;
+  std::vector<T> batched(4 * n, T(-7));
+  std::vector<uint8_t> batched_status(n, 255);
+  TriangulateNormalisedCpu(
+      obs.data(), poses.data(), F, C, J, options, batched.data(), batched_status.data());
+  std::vector<T> scalar(4 * n, T(-7));
+  std::vector<uint8_t> scalar_status(n, 255);
+  const kernels::DltKernelParams<T> params = internal::MakeDltKernelParams<T>(options);
+  for (int64_t i = 0; i < static_cast<int64_t>(n); ++i) {
+    kernels::TriangulateFrameJoint(
+        obs.data(), poses.data(), C, J, i / J, i % J, params, scalar.data(), scalar_status.data());
+  }
+  std::array<int, kNumTriangulationStatus> counts{};
+  for (size_t i = 0; i < n; ++i) {
+    ASSERT_EQ(batched_status[i], scalar_status[i]) << "item " << i;
+    for (int k = 0; k < 4; ++k) {
+      ASSERT_EQ(std::memcmp(&batched[4 * i + k], &scalar[4 * i + k], sizeof(T)), 0)
+          << "item " << i << " coordinate " << k << ": " << batched[4 * i + k] << " vs "
+          << scalar[4 * i + k];
+    }
+    ++counts[scalar_status[i]];
+  }
+  if (n >= 1000) {  // the scene exercises the fallbacks, not only the fast path
+    EXPECT_GT(counts[static_cast<int>(TriangulationStatus::kOk)], 0);
+    EXPECT_GT(counts[static_cast<int>(TriangulationStatus::kTooFewViews)], 0);
+  }
+}
+
+TEST(TriangulateNormalised, BatchedCoreEqualsScalarKernelBitForBit) {
+  for (const int num_cameras : {2, 3, 4, 7, 16}) {
+    for (const int num_frames : {1, 3, 301}) {
+      DenseScene scene = MakeDenseScene(num_frames, num_cameras, 17, 7 + num_cameras);
+      // Poison some observations: NaN / inf / negative scores, NaN coordinates.
+      std::mt19937 rng(num_cameras * 31 + num_frames);
+      std::vector<double>& values = scene.obs.values;
+      for (size_t k = 0; k + 2 < values.size(); k += 3) {
+        switch (rng() % 97) {
+          case 0:
+            values[k + 2] = std::numeric_limits<double>::quiet_NaN();
+            break;
+          case 1:
+            values[k + 2] = std::numeric_limits<double>::infinity();
+            break;
+          case 2:
+            values[k + 2] = -0.5;
+            break;
+          case 3:
+            values[k] = std::numeric_limits<double>::quiet_NaN();
+            break;
+          case 4:
+            values[k + 1] = std::numeric_limits<double>::infinity();
+            break;
+          default:
+            break;
+        }
+      }
+      std::vector<double> poses = scene.obs.cams_from_world;
+      if (num_cameras >= 4) {
+        // Camera 1 becomes a copy of camera 0 seeing the same points: frames where only those
+        // two views remain are degenerate (parallel rays).
+        std::copy(poses.begin(), poses.begin() + 12, poses.begin() + 12);
+        for (int f = 0; f < num_frames; ++f) {
+          for (int j = 0; j < 17; ++j) {
+            const size_t v0 = ((static_cast<size_t>(f) * num_cameras + 0) * 17 + j) * 3;
+            const size_t v1 = ((static_cast<size_t>(f) * num_cameras + 1) * 17 + j) * 3;
+            for (int k = 0; k < 3; ++k) values[v1 + k] = values[v0 + k];
+            if (j % 5 == 0) {
+              for (int c = 2; c < num_cameras; ++c) {
+                values[((static_cast<size_t>(f) * num_cameras + c) * 17 + j) * 3 + 2] = 0;
+              }
+            }
+          }
+        }
+      }
+      if (num_cameras == 3) {
+        // A camera turned around: its rays point away, so joints it sees are behind it.
+        for (int k = 8; k < 12; ++k) poses[12 * 2 + k] = -poses[12 * 2 + k];
+      }
+      const std::vector<float> obs_f(values.begin(), values.end());
+      const std::vector<float> poses_f(poses.begin(), poses.end());
+      for (const bool weighted : {true, false}) {
+        DltOptions options;
+        options.weighted = weighted;
+        options.min_score = weighted ? 0.3f : 0.f;
+        SCOPED_TRACE(::testing::Message() << num_cameras << " cameras, " << num_frames
+                                          << " frames, weighted " << weighted);
+        ExpectBatchedEqualsScalarKernel(scene, values, poses, options);
+        ExpectBatchedEqualsScalarKernel(scene, obs_f, poses_f, options);
+      }
+    }
+  }
 }
 
 TEST(TriangulateNormalisedCuda, MatchesCpu) {
