@@ -184,6 +184,27 @@ RIGPOSE_HD inline bool RaysSpanMinAngle(const T* obs,
   return false;
 }
 
+// The checks on a solved point: farther than 1e7 x the unit (m) is at infinity for any rig
+// (kDegenerate); depth <= 0 in a used view is kBehindCamera. Shared by the scalar kernel below and
+// the AVX2 fast path (triangulate/dlt_simd.cc).
+template <typename T>
+RIGPOSE_HD inline TriangulationStatus CheckDltPoint(const T* obs,
+                                                    int64_t view_stride,
+                                                    const T* cams_from_world,
+                                                    int num_views,
+                                                    const DltKernelParams<T>& params,
+                                                    const T* point) {
+  const T norm_xyz = std::sqrt(point[0] * point[0] + point[1] * point[1] + point[2] * point[2]);
+  if (!(norm_xyz < T(1e7))) return TriangulationStatus::kDegenerate;
+  for (int c = 0; c < num_views; ++c) {
+    if (!IsUsableView(obs + c * view_stride, params.min_score)) continue;
+    const T* p = cams_from_world + 12 * c;
+    const T depth = p[8] * point[0] + p[9] * point[1] + p[10] * point[2] + p[11];
+    if (!(depth > T(0))) return TriangulationStatus::kBehindCamera;
+  }
+  return TriangulationStatus::kOk;
+}
+
 // DLT of one point from num_views observations obs + c * view_stride (x, y, score) and poses
 // cams_from_world + 12 * c. Writes the world point (metres) to point3D_in_world, or NaN when the
 // status is not kOk. See TriangulationStatus for the failure rules.
@@ -217,17 +238,26 @@ RIGPOSE_HD inline TriangulationStatus TriangulateNormalisedPoint(const T* obs,
   T homogeneous[4];
   if (DltNullVector(normal, homogeneous) < 0) return TriangulationStatus::kDegenerate;
   const T point[3] = {homogeneous[0], homogeneous[1], homogeneous[2]};
-  // A point farther than 1e7 × the unit (m) is at infinity for any rig.
-  const T norm_xyz = std::sqrt(point[0] * point[0] + point[1] * point[1] + point[2] * point[2]);
-  if (!(norm_xyz < T(1e7))) return TriangulationStatus::kDegenerate;
-  for (int c = 0; c < num_views; ++c) {
-    if (!IsUsableView(obs + c * view_stride, params.min_score)) continue;
-    const T* p = cams_from_world + 12 * c;
-    const T depth = p[8] * point[0] + p[9] * point[1] + p[10] * point[2] + p[11];
-    if (!(depth > T(0))) return TriangulationStatus::kBehindCamera;
-  }
+  const TriangulationStatus status =
+      CheckDltPoint(obs, view_stride, cams_from_world, num_views, params, point);
+  if (status != TriangulationStatus::kOk) return status;
   for (int k = 0; k < 3; ++k) point3D_in_world[k] = point[k];
   return TriangulationStatus::kOk;
+}
+
+// Writes one (frame, joint) of the dense output: out_points [..][4] = (x, y, z, valid), invalid
+// joints as (0, 0, 0, 0), and out_status.
+template <typename T>
+RIGPOSE_HD inline void WriteFrameJoint(TriangulationStatus status,
+                                       const T* point,
+                                       int64_t frame_joint,
+                                       T* out_points,
+                                       uint8_t* out_status) {
+  T* out = out_points + 4 * frame_joint;
+  const bool ok = status == TriangulationStatus::kOk;
+  for (int k = 0; k < 3; ++k) out[k] = ok ? point[k] : T(0);
+  out[3] = ok ? T(1) : T(0);
+  out_status[frame_joint] = static_cast<uint8_t>(status);
 }
 
 // One (frame, joint) of the dense layout: obs [F][C][J][3], cams_from_world [C][12],
@@ -249,11 +279,7 @@ RIGPOSE_HD inline void TriangulateFrameJoint(const T* obs,
   T point[3];
   const TriangulationStatus status = TriangulateNormalisedPoint(
       first_view, int64_t{3} * num_joints, cams_from_world, num_cameras, params, point);
-  T* out = out_points + 4 * frame_joint;
-  const bool ok = status == TriangulationStatus::kOk;
-  for (int k = 0; k < 3; ++k) out[k] = ok ? point[k] : T(0);
-  out[3] = ok ? T(1) : T(0);
-  out_status[frame_joint] = static_cast<uint8_t>(status);
+  WriteFrameJoint(status, point, frame_joint, out_points, out_status);
 }
 
 }  // namespace rigpose::kernels

@@ -148,30 +148,11 @@ __attribute__((always_inline)) inline void Chunk(const T* obs,
       continue;
     }
     const T point[3] = {v0[l], v1[l], v2[l]};
-    TriangulationStatus status = TriangulationStatus::kOk;
-    if (!kernels::RaysSpanMinAngle(base[l], view_stride, poses, num_cameras, params)) {
-      status = TriangulationStatus::kDegenerate;
-    } else {
-      const T norm_xyz = std::sqrt(point[0] * point[0] + point[1] * point[1] + point[2] * point[2]);
-      if (!(norm_xyz < T(1e7))) {
-        status = TriangulationStatus::kDegenerate;
-      } else {
-        for (int c = 0; c < num_cameras; ++c) {
-          if (!kernels::IsUsableView(base[l] + c * view_stride, params.min_score)) continue;
-          const T* p = poses + 12 * c;
-          const T depth = p[8] * point[0] + p[9] * point[1] + p[10] * point[2] + p[11];
-          if (!(depth > T(0))) {
-            status = TriangulationStatus::kBehindCamera;
-            break;
-          }
-        }
-      }
-    }
-    T* out = out_points + 4 * item;
-    const bool ok = status == TriangulationStatus::kOk;
-    for (int k = 0; k < 3; ++k) out[k] = ok ? point[k] : T(0);
-    out[3] = ok ? T(1) : T(0);
-    out_status[item] = static_cast<uint8_t>(status);
+    const TriangulationStatus status =
+        kernels::RaysSpanMinAngle(base[l], view_stride, poses, num_cameras, params)
+            ? kernels::CheckDltPoint(base[l], view_stride, poses, num_cameras, params, point)
+            : TriangulationStatus::kDegenerate;
+    kernels::WriteFrameJoint(status, point, item, out_points, out_status);
   }
 }
 
