@@ -12,13 +12,15 @@
 //       COCO-17 bones bones.npy <i8 [B,2]; meta.json.
 //   triangulate_bench run --data DIR --json OUT [--min-seconds 0.5] [--no-refine]
 //                         [--sequence-only] [--smoothness-weight W] [--bone-length-weight W]
+//                         [--dlt-only] [--views V]
 //       Times rigpose on those files (best of repeats after one warm-up; the sequence once) and
 //       writes one JSON row per (method, views): joints/s and MPJPE (mm, absolute, over joints
 //       valid in the output; valid_frac says how many are). Rows: TriangulateDltBatch f64 on 1
 //       thread and on all cores, f32, TriangulateRobustBatch, TriangulateNormalisedCpu f64/f32
 //       on the exported normalised input (the PyTorch baseline's input), TriangulateNormalisedCuda
 //       when CudaDeviceAvailable(), and on the sequence DLT, robust and robust + RefineSequence
-//       (RefineOptions defaults, covariance off; the weights flags override them).
+//       (RefineOptions defaults, covariance off; the weights flags override them). --dlt-only
+//       keeps the TriangulateDltBatch and TriangulateNormalised* rows; --views V one view count.
 //
 // V = 2 is cameras 1-2 of the 4-camera rig (90 degrees apart); it carries the
 // cv::triangulatePoints baseline (cv::undistortPoints first, as OpenCV expects normalised points).
@@ -398,6 +400,8 @@ struct RunOptions {
   double min_seconds = 0.5;
   bool refine = true;
   bool sequence_only = false;
+  bool dlt_only = false;  // only the TriangulateDltBatch and dense-core rows, no sequence
+  int views = 0;          // only this view count (0: all)
   rigpose::RefineOptions refine_options;  // library defaults unless overridden on the command line
 };
 
@@ -429,6 +433,7 @@ int Run(const std::string& dir, const std::string& json_path, const RunOptions& 
   const int64_t joints = int64_t{num_frames} * num_joints;
   for (const int views : kViewCounts) {
     if (run.sequence_only) break;
+    if (run.views != 0 && views != run.views) continue;
     const std::string tag = ViewsTag(views);
     const Rig rig = ReadAniposeRig(Path(dir, "rig_" + tag + ".toml"));
     Keypoints2D kp = rigpose::ReadKeypointsNpy(Path(dir, "kp2d_" + tag + ".npy"));
@@ -464,7 +469,7 @@ int Run(const std::string& dir, const std::string& json_path, const RunOptions& 
            accuracy.valid_frac,
            "px in, undistortion included"});
     }
-    {
+    if (!run.dlt_only) {
       rigpose::RobustOptions options;
       options.dlt.num_threads = cores;
       rigpose::RobustBatchResult result;
@@ -562,7 +567,7 @@ int Run(const std::string& dir, const std::string& json_path, const RunOptions& 
       }
     }
 
-    if (views == 2) {
+    if (views == 2 && !run.dlt_only) {
       std::vector<double> points;
       const double seconds =
           TimeBest([&] { points = OpenCvTwoView(rig.cameras, kp); }, min_seconds);
@@ -580,7 +585,7 @@ int Run(const std::string& dir, const std::string& json_path, const RunOptions& 
   if (!cuda) std::printf("CUDA: no device (TriangulateNormalisedCuda rows skipped)\n");
 
   // Sequence: robust initialisation + RefineSequence, timed once, against plain DLT.
-  {
+  if (!run.dlt_only) {
     const Rig rig = ReadAniposeRig(Path(dir, "seq_rig.toml"));
     Keypoints2D kp = rigpose::ReadKeypointsNpy(Path(dir, "seq_kp2d.npy"));
     kp.skeleton = "coco17";
@@ -661,7 +666,7 @@ int Usage() {
       stderr,
       "usage: triangulate_bench export --out DIR [--frames N] [--seq-frames N] [--seed S]\n"
       "       triangulate_bench run --data DIR --json OUT [--min-seconds S] "
-      "[--no-refine]\n");
+      "[--no-refine] [--sequence-only] [--dlt-only] [--views V]\n");
   return 2;
 }
 
@@ -684,6 +689,8 @@ int main(int argc, char** argv) {
       run.refine = false;
     } else if (flag == "--sequence-only") {
       run.sequence_only = true;
+    } else if (flag == "--dlt-only") {
+      run.dlt_only = true;
     } else if (!has_value) {
       return Usage();
     } else if (flag == "--out") {
@@ -698,6 +705,8 @@ int main(int argc, char** argv) {
       seq_frames = std::atoi(argv[++i]);
     } else if (flag == "--seed") {
       seed = std::strtoull(argv[++i], nullptr, 10);
+    } else if (flag == "--views") {
+      run.views = std::atoi(argv[++i]);
     } else if (flag == "--min-seconds") {
       run.min_seconds = std::atof(argv[++i]);
     } else if (flag == "--smoothness-weight") {

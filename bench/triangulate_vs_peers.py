@@ -308,12 +308,13 @@ def run_report(args):
                 fmt_ratio(jps, ani_batch and ani_batch["joints_per_s"]) if is_ours else "-",
                 fmt_ratio(jps, torch_base and torch_base["joints_per_s"]) if torch_base else "-",
                 fmt_ratio(jps, cv["joints_per_s"]) if (is_ours and cv) else "-"))
-        dlt = [r for r in ours["rows"] if r["views"] == views and
-               r["method"].startswith("rigpose TriangulateDltBatch f64")]
-        best = max(dlt, key=lambda r: r["joints_per_s"]) if dlt else None
-        if best and ani_pt and ani_batch:
-            targets.append((views, best["joints_per_s"] / ani_pt["joints_per_s"],
-                            best["joints_per_s"] / ani_batch["joints_per_s"]))
+        best = {}
+        for dtype in ("f64", "f32"):
+            dlt = [r for r in ours["rows"] if r["views"] == views and
+                   r["method"].startswith("rigpose TriangulateDltBatch " + dtype)]
+            best[dtype] = max(dlt, key=lambda r: r["joints_per_s"]) if dlt else None
+        if best["f64"] and ani_pt and ani_batch:
+            targets.append((views, best, ani_pt["joints_per_s"], ani_batch["joints_per_s"]))
 
     print()
     print("sequence: %d frames x 17 joints x 4 cameras, walking, sigma %.1f px, %.0f %% outliers"
@@ -332,11 +333,23 @@ def run_report(args):
                 "sequence: rigpose")) else "-"))
 
     print()
-    print("targets (rigpose TriangulateDltBatch f64, px in, best thread count):")
-    for views, vs_pt, vs_batch in targets:
-        print("  V=%-2d  %6.0fx aniposelib per point (%s >= 100x)   %6.1fx aniposelib batched "
-              "(%s >= 100x)" % (views, vs_pt, "met" if vs_pt >= 100 else "NOT met", vs_batch,
-                                "met" if vs_batch >= 100 else "NOT met"))
+    print("targets (rigpose TriangulateDltBatch, px in, undistortion included, best thread count; "
+          "f32 = DltOptions::single_precision, counted when its MPJPE is within 0.01 mm of f64's):")
+    for views, best, pt, batch in targets:
+        f64, f32 = best["f64"], best["f32"]
+        vs_pt = f64["joints_per_s"] / pt
+        line = "  V=%-2d  f64 %6.0fx aniposelib per point (%s >= 100x), %5.1fx batched" % (
+            views, vs_pt, "met" if vs_pt >= 100 else "NOT met", f64["joints_per_s"] / batch)
+        fastest = f64["joints_per_s"]
+        if f32:
+            same = abs(f32["mpjpe_mm"] - f64["mpjpe_mm"]) <= 0.01
+            line += "; f32 %5.1fx batched (MPJPE %.2f vs %.2f mm)" % (
+                f32["joints_per_s"] / batch, f32["mpjpe_mm"], f64["mpjpe_mm"])
+            if same:
+                fastest = max(fastest, f32["joints_per_s"])
+        line += "  -> %.0fx aniposelib batched (%s >= 100x)" % (
+            fastest / batch, "met" if fastest / batch >= 100 else "NOT met")
+        print(line)
     refine = find(ours["rows"], 4, "sequence: rigpose robust + RefineSequence", sequence=True)
     if refine and optim:
         speed = optim["seconds"] / refine["seconds"]

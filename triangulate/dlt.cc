@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/parallel_for.h"
+#include "triangulate/dlt_fused.h"
 #include "triangulate/dlt_kernels.h"
 #include "triangulate/dlt_simd.h"
 #include "triangulate/triangulation_internal.h"
@@ -148,26 +149,6 @@ std::array<double, 12> PackCamFromWorld(const Rigid3d& cam_from_world) {
 
 namespace {
 
-bool IsPresentKeypoint(const float* kp) {
-  return kp[2] > 0.f && std::isfinite(kp[2]) && std::isfinite(kp[0]) && std::isfinite(kp[1]);
-}
-
-// One present keypoint (x, y, score) through the model's own undistortion into out_view (x, y of
-// the normalised ray, score); false (out_view untouched) when it did not converge.
-template <typename Model>
-bool UndistortView(const double* params, const float* kp, double* out_view) {
-  const double img_point[2] = {kp[0], kp[1]};
-  double normalised[2];
-  const UndistortStatus status = ModelCamFromImg<Model>(params, img_point, normalised);
-  if (!status.converged || !std::isfinite(normalised[0]) || !std::isfinite(normalised[1])) {
-    return false;
-  }
-  out_view[0] = normalised[0];
-  out_view[1] = normalised[1];
-  out_view[2] = kp[2];
-  return true;
-}
-
 // Undistorts one (frame, camera) row of `num_joints` keypoints (x, y, score) into out; views that
 // are not present stay (0, 0, 0). Returns the number of present views whose undistortion failed
 // (also left at 0).
@@ -176,7 +157,9 @@ int64_t UndistortRowAs(const double* params, const float* in, int num_joints, do
   int64_t failures = 0;
   for (int j = 0; j < num_joints; ++j) {
     const float* kp = in + 3 * j;
-    if (IsPresentKeypoint(kp) && !UndistortView<Model>(params, kp, out + 3 * j)) ++failures;
+    if (internal::IsPresentKeypoint(kp) &&
+        !internal::UndistortKeypoint<Model>(params, kp, out + 3 * j))
+      ++failures;
   }
   return failures;
 }
@@ -221,13 +204,13 @@ int64_t UndistortRowLockstep(const double* params, const float* in, int num_join
     for (int k = 0; k < n; ++k) {
       const int j = begin + k;
       const float* kp = in + 3 * j;
-      if (!IsPresentKeypoint(kp)) continue;
+      if (!internal::IsPresentKeypoint(kp)) continue;
       const auto e = OpenCVModel::NewtonStep(params, ud[k], vd[k], u[k], v[k]);
       if (e.fu * e.fu + e.fv * e.fv < kTolerance2 && e.det > 0.0) {
         out[3 * j] = u[k];
         out[3 * j + 1] = v[k];
         out[3 * j + 2] = kp[2];
-      } else if (!UndistortView<OpenCVModel>(params, kp, out + 3 * j)) {
+      } else if (!internal::UndistortKeypoint<OpenCVModel>(params, kp, out + 3 * j)) {
         ++failures;
       }
     }
@@ -246,9 +229,11 @@ int64_t UndistortRow(
 
 }  // namespace
 
-NormalisedObservations PrepareNormalisedObservations(const std::vector<Camera>& cameras,
-                                                     const Keypoints2D& keypoints,
-                                                     int num_threads) {
+namespace {
+
+void CheckCamerasAndKeypoints(const std::vector<Camera>& cameras,
+                              const Keypoints2D& keypoints,
+                              int num_threads) {
   RIGPOSE_CHECK(
       static_cast<int>(cameras.size()) == keypoints.num_cameras(),
       "rig has " << cameras.size() << " cameras, keypoints have " << keypoints.num_cameras());
@@ -257,6 +242,14 @@ NormalisedObservations PrepareNormalisedObservations(const std::vector<Camera>& 
     RIGPOSE_CHECK(problems.empty(), "camera '" << camera.name << "': " << problems.front());
   }
   RIGPOSE_CHECK(num_threads >= 0, "num_threads = " << num_threads);
+}
+
+}  // namespace
+
+NormalisedObservations PrepareNormalisedObservations(const std::vector<Camera>& cameras,
+                                                     const Keypoints2D& keypoints,
+                                                     int num_threads) {
+  CheckCamerasAndKeypoints(cameras, keypoints, num_threads);
   NormalisedObservations out;
   out.num_frames = keypoints.num_frames();
   out.num_cameras = keypoints.num_cameras();
@@ -335,39 +328,90 @@ DltBatchResult TriangulateDltBatch(const std::vector<Camera>& cameras,
                                    const Keypoints2D& keypoints,
                                    const DltOptions& options) {
   CheckOptions(options);
-  const NormalisedObservations obs =
-      PrepareNormalisedObservations(cameras, keypoints, options.num_threads);
-  const int num_frames = obs.num_frames;
-  const int num_cameras = obs.num_cameras;
-  const int num_joints = obs.num_joints;
+  CheckCamerasAndKeypoints(cameras, keypoints, options.num_threads);
+  const int num_frames = keypoints.num_frames();
+  const int num_cameras = keypoints.num_cameras();
+  const int num_joints = keypoints.num_joints();
   DltBatchResult result;
   result.poses = Poses3D(num_frames, num_joints);
   result.poses.skeleton = keypoints.skeleton;
   result.status.assign(static_cast<size_t>(num_frames) * num_joints,
                        static_cast<uint8_t>(TriangulationStatus::kNotFinite));
-  result.num_undistort_failures = obs.num_undistort_failures;
-  if (options.single_precision) {
-    const std::vector<float> obs_f(obs.values.begin(), obs.values.end());
-    const std::vector<float> poses_f(obs.cams_from_world.begin(), obs.cams_from_world.end());
-    std::vector<float> points_f(static_cast<size_t>(result.poses.size()));
-    TriangulateNormalisedCpu(obs_f.data(),
-                             poses_f.data(),
-                             num_frames,
-                             num_cameras,
-                             num_joints,
-                             options,
-                             points_f.data(),
-                             result.status.data());
-    std::copy(points_f.begin(), points_f.end(), result.poses.data());
+  // Fused path (triangulate/dlt_fused.h): undistortion and DLT in one pass over the keypoints,
+  // bit-identical to the two steps below in double. Usable views are recorded for the
+  // reprojection table instead of the normalised observations.
+  const bool fused = internal::FusedDltSupported(cameras);
+  NormalisedObservations obs;
+  std::vector<uint8_t> usable;
+  if (fused) {
+    std::vector<internal::FusedCamera> fused_cameras(cameras.size());
+    obs.cams_from_world.resize(12 * cameras.size());
+    for (size_t c = 0; c < cameras.size(); ++c) {
+      const std::array<double, 12> pose = PackCamFromWorld(cameras[c].cam_from_world);
+      std::copy(pose.begin(), pose.end(), obs.cams_from_world.begin() + 12 * c);
+      fused_cameras[c].model_id = cameras[c].model_id;
+      fused_cameras[c].params = cameras[c].params.data();
+      std::copy(pose.begin(), pose.end(), fused_cameras[c].cam_from_world);
+    }
+    if (options.compute_reproj_error) usable.assign(static_cast<size_t>(keypoints.size() / 3), 0);
+    uint8_t* usable_out = usable.empty() ? nullptr : usable.data();
+    const kernels::DltKernelParams<float> params_f = internal::MakeDltKernelParams<float>(options);
+    const kernels::DltKernelParams<double> params_d =
+        internal::MakeDltKernelParams<double>(options);
+    std::vector<int64_t> failures(internal::ResolveNumThreads(options.num_threads), 0);
+    internal::ParallelFor(int64_t{num_frames} * num_joints,
+                          options.num_threads,
+                          [&](int thread, int64_t begin, int64_t end) {
+                            failures[thread] +=
+                                options.single_precision
+                                    ? internal::TriangulatePixelsRange<float>(keypoints.data(),
+                                                                              fused_cameras.data(),
+                                                                              num_cameras,
+                                                                              num_joints,
+                                                                              begin,
+                                                                              end,
+                                                                              params_f,
+                                                                              result.poses.data(),
+                                                                              result.status.data(),
+                                                                              usable_out)
+                                    : internal::TriangulatePixelsRange<double>(keypoints.data(),
+                                                                               fused_cameras.data(),
+                                                                               num_cameras,
+                                                                               num_joints,
+                                                                               begin,
+                                                                               end,
+                                                                               params_d,
+                                                                               result.poses.data(),
+                                                                               result.status.data(),
+                                                                               usable_out);
+                          });
+    for (const int64_t count : failures) result.num_undistort_failures += count;
   } else {
-    TriangulateNormalisedCpu(obs.values.data(),
-                             obs.cams_from_world.data(),
-                             num_frames,
-                             num_cameras,
-                             num_joints,
-                             options,
-                             result.poses.data(),
-                             result.status.data());
+    obs = PrepareNormalisedObservations(cameras, keypoints, options.num_threads);
+    result.num_undistort_failures = obs.num_undistort_failures;
+    if (options.single_precision) {
+      const std::vector<float> obs_f(obs.values.begin(), obs.values.end());
+      const std::vector<float> poses_f(obs.cams_from_world.begin(), obs.cams_from_world.end());
+      std::vector<float> points_f(static_cast<size_t>(result.poses.size()));
+      TriangulateNormalisedCpu(obs_f.data(),
+                               poses_f.data(),
+                               num_frames,
+                               num_cameras,
+                               num_joints,
+                               options,
+                               points_f.data(),
+                               result.status.data());
+      std::copy(points_f.begin(), points_f.end(), result.poses.data());
+    } else {
+      TriangulateNormalisedCpu(obs.values.data(),
+                               obs.cams_from_world.data(),
+                               num_frames,
+                               num_cameras,
+                               num_joints,
+                               options,
+                               result.poses.data(),
+                               result.status.data());
+    }
   }
   internal::CountStatuses(result.status, &result.status_counts);
 
@@ -385,8 +429,10 @@ DltBatchResult TriangulateDltBatch(const std::vector<Camera>& cameras,
               const double* point = result.poses.data() + result.poses.Offset(frame, j);
               for (int c = 0; c < num_cameras; ++c) {
                 const int64_t offset = keypoints.Offset(frame, c, j);
-                const double* o = obs.values.data() + offset;
-                if (!kernels::IsUsableView(o, static_cast<double>(min_score))) continue;
+                const bool used = fused ? usable[static_cast<size_t>(offset / 3)] != 0
+                                        : kernels::IsUsableView(obs.values.data() + offset,
+                                                                static_cast<double>(min_score));
+                if (!used) continue;
                 result.reproj_error_px[offset / 3] =
                     static_cast<float>(internal::ReprojErrorPx(cameras[c],
                                                                obs.cams_from_world.data() + 12 * c,

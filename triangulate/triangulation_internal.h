@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// Helpers shared by dlt.cc and robust_triangulation.cc (not a public API).
+// Helpers shared by dlt.cc, dlt_fused.cc and robust_triangulation.cc (not a public API).
 #pragma once
 
 #include <array>
@@ -44,6 +44,27 @@ inline double ReprojErrorPx(const Camera& camera,
   const double dx = projected[0] - img_x;
   const double dy = projected[1] - img_y;
   return std::sqrt(dx * dx + dy * dy);
+}
+
+// A keypoint (x px, y px, score) that is present: score > 0, everything finite.
+inline bool IsPresentKeypoint(const float* kp) {
+  return kp[2] > 0.f && std::isfinite(kp[2]) && std::isfinite(kp[0]) && std::isfinite(kp[1]);
+}
+
+// One present keypoint (x, y, score) through the model's own undistortion into out_view (x, y of
+// the normalised ray, score); false (out_view untouched) when it did not converge.
+template <typename Model>
+bool UndistortKeypoint(const double* params, const float* kp, double* out_view) {
+  const double img_point[2] = {kp[0], kp[1]};
+  double normalised[2];
+  const UndistortStatus status = ModelCamFromImg<Model>(params, img_point, normalised);
+  if (!status.converged || !std::isfinite(normalised[0]) || !std::isfinite(normalised[1])) {
+    return false;
+  }
+  out_view[0] = normalised[0];
+  out_view[1] = normalised[1];
+  out_view[2] = kp[2];
+  return true;
 }
 
 inline void CountStatuses(const std::vector<uint8_t>& status,
