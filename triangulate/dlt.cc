@@ -340,7 +340,8 @@ DltBatchResult TriangulateDltBatch(const std::vector<Camera>& cameras,
   // Fused path (triangulate/dlt_fused.h): undistortion and DLT in one pass over the keypoints,
   // bit-identical to the two steps below in double. Usable views are recorded for the
   // reprojection table instead of the normalised observations.
-  const bool fused = internal::FusedDltSupported(cameras);
+  const std::optional<internal::FusedDltIsa> isa = internal::FusedDltIsaFor(cameras, num_joints);
+  const bool fused = isa.has_value();
   NormalisedObservations obs;
   std::vector<uint8_t> usable;
   if (fused) {
@@ -364,7 +365,8 @@ DltBatchResult TriangulateDltBatch(const std::vector<Camera>& cameras,
                           [&](int thread, int64_t begin, int64_t end) {
                             failures[thread] +=
                                 options.single_precision
-                                    ? internal::TriangulatePixelsRange<float>(keypoints.data(),
+                                    ? internal::TriangulatePixelsRange<float>(*isa,
+                                                                              keypoints.data(),
                                                                               fused_cameras.data(),
                                                                               num_cameras,
                                                                               num_joints,
@@ -374,7 +376,8 @@ DltBatchResult TriangulateDltBatch(const std::vector<Camera>& cameras,
                                                                               result.poses.data(),
                                                                               result.status.data(),
                                                                               usable_out)
-                                    : internal::TriangulatePixelsRange<double>(keypoints.data(),
+                                    : internal::TriangulatePixelsRange<double>(*isa,
+                                                                               keypoints.data(),
                                                                                fused_cameras.data(),
                                                                                num_cameras,
                                                                                num_joints,

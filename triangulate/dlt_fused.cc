@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <type_traits>
 
 #include "core/camera_models.h"
+#include "core/error.h"
 #include "triangulate/triangulation_internal.h"
 
 #if defined(__x86_64__)
@@ -32,6 +34,7 @@ struct CameraConstants {
   T inv_fx, inv_fy;  // 1 / fx, 1 / fy (the float path multiplies)
   T k1, k2, k3, p1, p2;
   bool newton = false;  // OPENCV with a non-zero coefficient: the lockstep Newton steps
+  bool opencv = false;
   CameraModelId model_id = CameraModelId::kPinhole;
   const double* params = nullptr;
   T pose[12];
@@ -57,9 +60,10 @@ std::vector<CameraConstants<T>> MakeConstants(const FusedCamera* cameras, int nu
     k.p1 = opencv ? static_cast<T>(p[6]) : T(0);
     k.p2 = opencv ? static_cast<T>(p[7]) : T(0);
     k.k3 = opencv ? static_cast<T>(p[8]) : T(0);
-    // With every coefficient zero a Newton step is exactly u -= 0 (radial = 1, J = I) for the
-    // finite inputs a float keypoint gives, so the steps are skipped.
+    // With every coefficient zero a Newton step is exactly u -= 0 (radial = 1, J = I) while
+    // 4 (u² + v²) is finite, so the steps are skipped (the lanes where it is not go one by one).
     k.newton = opencv && (p[4] != 0.0 || p[5] != 0.0 || p[6] != 0.0 || p[7] != 0.0 || p[8] != 0.0);
+    k.opencv = opencv;
     k.model_id = camera.model_id;
     k.params = p;
     for (int i = 0; i < 12; ++i) k.pose[i] = static_cast<T>(camera.cam_from_world[i]);
@@ -222,11 +226,17 @@ inline void LoadViews(
     for (int k = 0; k < layout.num_segments; ++k) {
       const int l0 = layout.segment_begin[k];
       const int l1 = layout.segment_begin[k + 1];
-      const float* p = first + (layout.offsets[l0] - 3 * l0);  // lane l at p + 3 l
+      // Lane l at p + 3 l. p may lie outside the array (only the masked-in elements are read):
+      // formed as an integer, not by pointer arithmetic.
+      const auto* p = reinterpret_cast<const float*>(
+          reinterpret_cast<uintptr_t>(first) + static_cast<intptr_t>(layout.offsets[l0] - 3 * l0) *
+                                                   static_cast<intptr_t>(sizeof(float)));
       const uint64_t elements = ((uint64_t{1} << (3 * l1)) - 1) & ~((uint64_t{1} << (3 * l0)) - 1);
       const __m512 r0 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(elements), p);
-      const __m512 r1 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(elements >> 16), p + 16);
-      const __m512 r2 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(elements >> 32), p + 32);
+      const auto* p16 = reinterpret_cast<const float*>(reinterpret_cast<uintptr_t>(p) + 64);
+      const auto* p32 = reinterpret_cast<const float*>(reinterpret_cast<uintptr_t>(p) + 128);
+      const __m512 r1 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(elements >> 16), p16);
+      const __m512 r2 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(elements >> 32), p32);
       const __m512 tx =
           _mm512_mask_permutexvar_ps(_mm512_permutex2var_ps(r0, index_x, r1), 0xF800, index_x, r2);
       const __m512 ty =
@@ -316,23 +326,27 @@ const char* FusedDltVariant() {
 #endif
 }
 
-bool FusedDltSupported(const std::vector<Camera>& cameras) {
+std::optional<FusedDltIsa> FusedDltIsaFor(const std::vector<Camera>& cameras, int num_joints) {
 #if defined(RIGPOSE_DLT_FUSED)
-  if (Mode() == FusedDltMode::kOff || !HaveAvx2() || cameras.empty()) return false;
+  if (Mode() == FusedDltMode::kOff || !HaveAvx2() || cameras.empty()) return std::nullopt;
   for (const Camera& camera : cameras) {
     if (camera.model_id != CameraModelId::kPinhole && camera.model_id != CameraModelId::kOpenCV) {
-      return false;
+      return std::nullopt;
     }
   }
-  return true;
+  // A chunk's lanes span at most 17 frames' worth of floats (16 lanes + 1): int32 offsets.
+  const int64_t floats_per_frame = int64_t{3} * static_cast<int64_t>(cameras.size()) * num_joints;
+  if (floats_per_frame * (kMaxFloatLanes + 1) > int64_t{INT32_MAX}) return std::nullopt;
+  return Mode() == FusedDltMode::kAuto && HaveAvx512() ? FusedDltIsa::kAvx512 : FusedDltIsa::kAvx2;
 #else
-  (void)cameras;
-  return false;
+  (void)cameras, (void)num_joints;
+  return std::nullopt;
 #endif
 }
 
 template <typename T>
-int64_t TriangulatePixelsRange(const float* keypoints,
+int64_t TriangulatePixelsRange(FusedDltIsa isa,
+                               const float* keypoints,
                                const FusedCamera* cameras,
                                int num_cameras,
                                int num_joints,
@@ -355,7 +369,9 @@ int64_t TriangulatePixelsRange(const float* keypoints,
                             out_points,
                             out_status,
                             out_usable};
-  const bool use_avx512 = Mode() == FusedDltMode::kAuto && HaveAvx512();
+  RIGPOSE_CHECK(HaveAvx2() && (isa == FusedDltIsa::kAvx2 || HaveAvx512()),
+                "TriangulatePixelsRange: this CPU cannot run the requested variant");
+  const bool use_avx512 = isa == FusedDltIsa::kAvx512;
   if constexpr (std::is_same_v<T, float>) {
     return use_avx512 ? avx512::contract::Range(ctx, begin, end)
                       : avx2::contract::Range(ctx, begin, end);
@@ -363,13 +379,15 @@ int64_t TriangulatePixelsRange(const float* keypoints,
     return use_avx512 ? avx512::Range(ctx, begin, end) : avx2::Range(ctx, begin, end);
   }
 #else
-  (void)keypoints, (void)cameras, (void)num_cameras, (void)num_joints, (void)begin, (void)end;
+  (void)isa, (void)keypoints, (void)cameras, (void)num_cameras, (void)num_joints, (void)begin;
+  (void)end;
   (void)params, (void)out_points, (void)out_status, (void)out_usable;
-  throw std::logic_error("TriangulatePixelsRange: no vector units (check FusedDltSupported)");
+  throw std::logic_error("TriangulatePixelsRange: no vector units (check FusedDltIsaFor)");
 #endif
 }
 
-template int64_t TriangulatePixelsRange<float>(const float*,
+template int64_t TriangulatePixelsRange<float>(FusedDltIsa,
+                                               const float*,
                                                const FusedCamera*,
                                                int,
                                                int,
@@ -379,7 +397,8 @@ template int64_t TriangulatePixelsRange<float>(const float*,
                                                double*,
                                                uint8_t*,
                                                uint8_t*);
-template int64_t TriangulatePixelsRange<double>(const float*,
+template int64_t TriangulatePixelsRange<double>(FusedDltIsa,
+                                                const float*,
                                                 const FusedCamera*,
                                                 int,
                                                 int,

@@ -13,12 +13,14 @@
 //
 // T = double mirrors PrepareNormalisedObservations + TriangulateNormalisedCpu operation by
 // operation (no FMA, same order): every status and every bit of every point is theirs
-// (tests/triangulate/dlt_test.cc, TriangulateDltBatch.FusedPathEqualsTheTwoStepPathBitForBit).
-// T = float undistorts in float (convergence tolerance kFloatUndistortTolerance instead of
-// 1e-14) and agrees with the double path to float rounding.
+// (tests/triangulate/dlt_fused_test.cc,
+// TriangulateDltBatchFused.DoubleEqualsTheTwoStepPathBitForBit; the whole triangulate library is
+// compiled with -ffp-contract=off for it). T = float undistorts in float (convergence tolerance
+// kFloatUndistortTolerance instead of 1e-14) and agrees with the double path to float rounding.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/camera.h"
@@ -37,15 +39,21 @@ struct FusedCamera {
   double cam_from_world[12] = {};  // PackCamFromWorld
 };
 
-// True when the CPU has AVX2 + FMA (or AVX-512 F/DQ/BW/VL) and every camera is PINHOLE or
-// OPENCV: then TriangulatePixelsRange below can be called.
-bool FusedDltSupported(const std::vector<Camera>& cameras);
+// The instruction set of the fused path: AVX2 + FMA (8 float / 4 double lanes) or AVX-512
+// F/DQ/BW/VL (16 / 8).
+enum class FusedDltIsa { kAvx2, kAvx512 };
 
-// For tests (process-wide, set it before triangulating): kAvx2 runs the AVX2 variant on an
-// AVX-512 CPU, kOff makes FusedDltSupported false (TriangulateDltBatch takes the two-step path).
+// What the fused path runs on for these cameras and joints per frame: nullopt when it cannot (no
+// AVX2 + FMA, no camera, a camera model other than PINHOLE / OPENCV, or frames so large that the
+// 32-bit lane offsets of a chunk could overflow). Chosen once per batch and passed to
+// TriangulatePixelsRange, so that every thread runs the same variant.
+std::optional<FusedDltIsa> FusedDltIsaFor(const std::vector<Camera>& cameras, int num_joints);
+
+// For tests (process-wide, set it before triangulating): kAvx2 makes FusedDltIsaFor choose AVX2
+// on an AVX-512 CPU, kOff makes it return nullopt (TriangulateDltBatch takes the two-step path).
 enum class FusedDltMode { kAuto, kAvx2, kOff };
 void SetFusedDltModeForTesting(FusedDltMode mode);
-// "avx512", "avx2" or "off": what TriangulatePixelsRange runs now.
+// "avx512", "avx2" or "off": what FusedDltIsaFor chooses now (for PINHOLE / OPENCV cameras).
 const char* FusedDltVariant();
 
 // Triangulates the items (frame * num_joints + joint) [begin, end) of keypoints [F][C][J][3]
@@ -54,7 +62,8 @@ const char* FusedDltVariant();
 // DLT (kernels::IsUsableView of its normalised observation). Returns the number of present views
 // whose undistortion did not converge (as PrepareNormalisedObservations counts them).
 template <typename T>
-int64_t TriangulatePixelsRange(const float* keypoints,
+int64_t TriangulatePixelsRange(FusedDltIsa isa,
+                               const float* keypoints,
                                const FusedCamera* cameras,
                                int num_cameras,
                                int num_joints,

@@ -153,13 +153,24 @@ TEST(TriangulateDltBatchFused, DoubleEqualsTheTwoStepPathBitForBit) {
       for (const int num_frames : {1, 3, 61}) {
         const PixelScene scene = MakePixelScene(
             num_frames, num_cameras, num_joints, 100 * num_cameras + num_joints, true);
-        for (const bool weighted : {true, false}) {
+        // (weighted, min_score, min_ray_angle_deg, reprojection errors): a 40° minimum angle
+        // makes many view pairs of a ring of cameras fail it, so the angle test decides (in the
+        // vector pairs and one by one).
+        struct Config {
+          bool weighted;
+          float min_score;
+          double min_ray_angle_deg;
+          bool reproj;
+        };
+        for (const Config& config : {Config{true, 0.3f, 1.0, true},
+                                     Config{false, 0.f, 40.0, true},
+                                     Config{false, 0.3f, 1.0, false}}) {
+          const bool weighted = config.weighted;
           DltOptions options;
-          options.weighted = weighted;
-          options.min_score = weighted ? 0.3f : 0.f;
-          // Unweighted runs with a wide minimum ray angle: on a ring of cameras many view pairs
-          // fall below it, so the angle test decides (in the vector pairs and one by one).
-          if (!weighted) options.min_ray_angle_deg = 40.0;
+          options.weighted = config.weighted;
+          options.min_score = config.min_score;
+          options.min_ray_angle_deg = config.min_ray_angle_deg;
+          options.compute_reproj_error = config.reproj;
           options.num_threads = num_frames == 61 ? 3 : 1;
           const DltBatchResult reference =
               RunWithMode(internal::FusedDltMode::kOff, scene.cameras, scene.keypoints, options);
@@ -219,7 +230,8 @@ TEST(TriangulateDltBatchFused, FloatAgreesWithDouble) {
                      << num_cameras << " cameras, poison " << poison << ", "
                      << (mode == internal::FusedDltMode::kAvx2 ? "avx2" : "avx512"));
         const DltBatchResult fused = RunWithMode(mode, scene.cameras, scene.keypoints, options);
-        EXPECT_EQ(fused.num_undistort_failures, reference.num_undistort_failures);
+        // A view the float steps accept (4e-6) next to the lens's fold may fail the double test.
+        EXPECT_NEAR(fused.num_undistort_failures, reference.num_undistort_failures, 2);
         int64_t differing = 0;
         std::vector<double> fused_error_m;
         std::vector<double> two_step_error_m;
@@ -253,6 +265,37 @@ TEST(TriangulateDltBatchFused, FloatAgreesWithDouble) {
         EXPECT_LT(fused_error_m[median], 1.5 * two_step_error_m[median] + 1e-8);
         EXPECT_LT(fused_error_m[p99], 1.5 * two_step_error_m[p99] + 1e-8);
         EXPECT_LT(fused_error_m.back(), 4.0 * two_step_error_m.back() + 1e-6);
+      }
+    }
+  }
+}
+
+TEST(TriangulateDltBatchFused, FloatLoadsEveryLaneLayout) {
+  // The AVX-512 float variant loads a chunk's 16 views by masked loads + permutes per run of
+  // consecutive joints (gathers past 4 runs); the AVX2 one always gathers. Joint counts that cut
+  // chunks into 1, 2, 4 and 16 runs must give the same joints as the double path, lane by lane.
+  const std::vector<internal::FusedDltMode> modes = FusedModes();
+  if (modes.empty())
+    GTEST_SKIP() << "no AVX2 + FMA: TriangulateDltBatch has only the two-step path";
+  for (const int num_joints : {17, 16, 5, 3, 1}) {
+    const int num_frames = 1 + 600 / num_joints;
+    const PixelScene scene = MakePixelScene(num_frames, 5, num_joints, 300 + num_joints, false);
+    DltOptions options;
+    const DltBatchResult reference =
+        RunWithMode(internal::FusedDltMode::kOff, scene.cameras, scene.keypoints, options);
+    options.single_precision = true;
+    for (const internal::FusedDltMode mode : modes) {
+      SCOPED_TRACE(::testing::Message()
+                   << num_joints << " joints, "
+                   << (mode == internal::FusedDltMode::kAvx2 ? "avx2" : "avx512"));
+      const DltBatchResult fused = RunWithMode(mode, scene.cameras, scene.keypoints, options);
+      ASSERT_EQ(fused.status, reference.status);
+      for (int f = 0; f < num_frames; ++f) {
+        for (int j = 0; j < num_joints; ++j) {
+          if (!reference.poses.IsValid(f, j)) continue;
+          ASSERT_LT((fused.poses.Position(f, j) - reference.poses.Position(f, j)).norm(), 1e-4)
+              << f << " " << j;
+        }
       }
     }
   }
