@@ -3,7 +3,9 @@
 """Active-learning simulation harness (issue: label savings of the selection strategies).
 
 For each seed: a synthetic capture (4 cameras, --subjects + 1 people taking turns in the volume,
-each doing walk/squat/arm_circles/jump/turn) in a domain the initial detector was not trained on
+doing walk/squat/arm_circles/jump/turn; --pool-shape sessions (default): the pool subjects
+mostly walking with two rare clips each, the test subject cycling through all five; uniform:
+everyone cycles through all five) in a domain the initial detector was not trained on
 (--domain: a dome rig, sensor noise, blur). The first --subjects subjects' frames are the pool
 (--pool-frames in all); the last subject is held out for testing (same rig, a person never
 labelled: the lab's next participant; its 2D on every --test-stride-th frame). An initial random
@@ -41,6 +43,36 @@ import zlib
 import numpy as np
 
 MOTIONS = "walk,squat,arm_circles,jump,turn"
+CLIP_FRAMES = 45  # `rigpose synth --preset demo`: 1.5 s clips at 30 Hz (checked against synth.yaml)
+
+
+def session_motions(frames_per_subject, subjects, clip_frames=CLIP_FRAMES, rare_per_subject=2):
+    """--pool-shape sessions: the clip list for a capture shaped like a lab's sessions.
+
+    `rigpose synth --subjects-in-turn` gives subject s the clip list rotated by s (clip k of its
+    timeline, frames [k C, (k + 1) C), is list[(k + s) % len]) and shows it in frames
+    [s W, (s + 1) W). With a list longer than the last k + s, every (subject, clip) has its own
+    entry. The pool subjects (all but the last) walk, except rare_per_subject clips each at 1/4
+    and 3/4 of their window (squat, arm circles, jump, turn in turn: ~17 % of the pool); the
+    held-out subject cycles through all five motions (mostly the rare ones: what a lab wants the
+    detector to get right)."""
+    total = frames_per_subject * (subjects + 1)
+    last_k = (total - 1) // clip_frames
+    motions = ["walk"] * (last_k + subjects + 1)
+    rare = ["squat", "arm_circles", "jump", "turn"]
+    n_rare = 0
+    for s in range(subjects + 1):
+        k0 = s * frames_per_subject // clip_frames
+        k1 = ((s + 1) * frames_per_subject - 1) // clip_frames
+        if s == subjects:
+            for i, k in enumerate(range(k0, k1 + 1)):
+                motions[k + s] = MOTIONS.split(",")[i % 5]
+            continue
+        for r in range(rare_per_subject):
+            k = k0 + 1 + (k1 - k0 - 1) * (2 * r + 1) // (2 * rare_per_subject)
+            motions[k + s] = rare[n_rare % len(rare)]
+            n_rare += 1
+    return ",".join(motions)
 
 
 def run(cmd, log):
@@ -49,6 +81,7 @@ def run(cmd, log):
         fh.write("$ " + " ".join(cmd) + "\n")
         fh.flush()
         r = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT)
+        fh.write(f"# {time.time() - t:.1f} s\n")
     if r.returncode != 0:
         sys.exit(f"al_sim: failed ({r.returncode}): {' '.join(cmd)} (see {log})")
     return time.time() - t
@@ -173,7 +206,13 @@ def main():
     ap.add_argument("--domain", default="--layout dome --noise 8 --blur 1.5",
                     help="synth options of the pool and test captures (a domain the initial model was not trained on)")
     ap.add_argument("--lr", default="1e-4", help="fine-tuning learning rate")
+    ap.add_argument("--pool-shape", choices=["sessions", "uniform"], default="sessions",
+                    help="sessions: each pool subject walks but for 2 rare clips (squat, arm circles, jump, turn; "
+                         "~17 %% of the pool), the test subject cycles through all five (session_motions); uniform: every subject cycles through all five "
+                         "motions (the session 7-10 design)")
     args = ap.parse_args()
+    motions = (session_motions(args.pool_frames // args.subjects, args.subjects) if args.pool_shape == "sessions"
+               else MOTIONS)
     rp = args.rigpose
     os.makedirs(args.work, exist_ok=True)
     log = os.path.join(args.work, "al_sim.log")
@@ -192,9 +231,15 @@ def main():
         total = pool_frames + per_subject
         if not os.path.exists(os.path.join(pool, "annotations", "person_keypoints.json")):
             run([rp, "synth", "--preset", "demo", "--out", pool, "--cameras", "4", "--frames", str(total),
-                 "--subjects", str(args.subjects + 1), "--subjects-in-turn", "--motion", MOTIONS, "--resolution", args.resolution, "--calib", "none",
+                 "--subjects", str(args.subjects + 1), "--subjects-in-turn", "--motion", motions, "--resolution", args.resolution, "--calib", "none",
                  "--format", "png", "--seed", str(1000 + seed), "--quiet", "--force"] + args.domain.split() + threads,
                 log)
+        if args.pool_shape == "sessions":
+            with open(os.path.join(pool, "synth.yaml")) as fh:
+                clip = [l.split(":")[1].strip() for l in fh if l.startswith("clip_duration:")]
+            if not clip or abs(float(clip[0]) * 30 - CLIP_FRAMES) > 1e-6:
+                sys.exit(f"al_sim: {pool}/synth.yaml has clip_duration {clip}, session_motions assumes "
+                         f"{CLIP_FRAMES} frames at 30 Hz")
         all_coco = load_coco(os.path.join(pool, "annotations", "person_keypoints.json"))
         cameras = sorted({im["camera"] for im in all_coco["images"]})
         camera_index = {c: i for i, c in enumerate(cameras)}
@@ -270,6 +315,10 @@ def main():
                 sd_strat = os.path.join(sd, f"{tag}_cycle{cycle + 1}")
                 os.makedirs(sd_strat, exist_ok=True)
                 scored = os.path.join(cycle_dir, "pool_scored")
+                if name == "random" and cycle > 0:
+                    # Random reads no score: the first cycle's session gives it the pool's frames
+                    # (no batch PCK after the first cycle; failure finding is measured there).
+                    scored = os.path.join(c0, "pool_scored")
                 if not os.path.exists(os.path.join(scored, "report.json")):
                     run([rp, "reconstruct", "--rig", os.path.join(pool, "rig.yaml"), "--images",
                          os.path.join(pool, "images"), "--max-frames", str(pool_frames), "--model", model,
@@ -296,8 +345,9 @@ def main():
                 else:
                     select_seconds = float(open(sel + ".seconds").read())
                 picked = read_selection(sel)
-                det = np.load(os.path.join(scored, "keypoints2d.npy"))
-                row["batch_pck"] = batch_pck(gt2d, det, picked, camera_index)
+                if not (name == "random" and cycle > 0):
+                    det = np.load(os.path.join(scored, "keypoints2d.npy"))
+                    row["batch_pck"] = batch_pck(gt2d, det, picked, camera_index)
                 row["select_seconds_per_frame"] = select_seconds / pool_frames
                 rows.append(row)
                 labelled_sels.append(sel)
@@ -327,7 +377,8 @@ def main():
         for r in rows:
             w.writerow({k: r.get(k, "") for k in keys})
     lines = ["# Active-learning simulation", "",
-             f"pool {pool_frames} frames x 4 cameras ({args.subjects} subjects in turn), test: a held-out subject "
+             f"pool {pool_frames} frames x 4 cameras ({args.subjects} subjects in turn, pool shape {args.pool_shape}), "
+             f"test: a held-out subject "
              f"(its {per_subject} frames, 2D on every {args.test_stride}), "
              f"initial {args.initial} frames, +{args.per_cycle} frames per cycle, {args.cycles} cycles, seeds {args.seeds}", "",
              "| strategy | cycle | images | 2D PCK@0.05 (mean +- std) | MPJPE mm | batch PCK (first cycle) |",
