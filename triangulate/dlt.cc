@@ -360,33 +360,26 @@ DltBatchResult TriangulateDltBatch(const std::vector<Camera>& cameras,
     const kernels::DltKernelParams<double> params_d =
         internal::MakeDltKernelParams<double>(options);
     std::vector<int64_t> failures(internal::ResolveNumThreads(options.num_threads), 0);
+    // One call for either precision (T from the parameters' type).
+    const auto range = [&](const auto& params, int64_t begin, int64_t end) {
+      return internal::TriangulatePixelsRange(*isa,
+                                              keypoints.data(),
+                                              fused_cameras.data(),
+                                              num_cameras,
+                                              num_joints,
+                                              begin,
+                                              end,
+                                              params,
+                                              result.poses.data(),
+                                              result.status.data(),
+                                              usable_out);
+    };
     internal::ParallelFor(int64_t{num_frames} * num_joints,
                           options.num_threads,
                           [&](int thread, int64_t begin, int64_t end) {
-                            failures[thread] +=
-                                options.single_precision
-                                    ? internal::TriangulatePixelsRange<float>(*isa,
-                                                                              keypoints.data(),
-                                                                              fused_cameras.data(),
-                                                                              num_cameras,
-                                                                              num_joints,
-                                                                              begin,
-                                                                              end,
-                                                                              params_f,
-                                                                              result.poses.data(),
-                                                                              result.status.data(),
-                                                                              usable_out)
-                                    : internal::TriangulatePixelsRange<double>(*isa,
-                                                                               keypoints.data(),
-                                                                               fused_cameras.data(),
-                                                                               num_cameras,
-                                                                               num_joints,
-                                                                               begin,
-                                                                               end,
-                                                                               params_d,
-                                                                               result.poses.data(),
-                                                                               result.status.data(),
-                                                                               usable_out);
+                            failures[thread] += options.single_precision
+                                                    ? range(params_f, begin, end)
+                                                    : range(params_d, begin, end);
                           });
     for (const int64_t count : failures) result.num_undistort_failures += count;
   } else {
